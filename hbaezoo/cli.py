@@ -1,0 +1,179 @@
+"""`hbaezoo` command line: run | list | sample | new-plugin (and eval/report where installed).
+
+User errors (bad recipe, unknown part, missing data, ...) print one clear message and
+exit with status 2; `--debug` shows the traceback instead.
+"""
+
+from __future__ import annotations
+
+import argparse
+import inspect
+import sys
+from pathlib import Path
+
+from rich.table import Table
+
+from hbaezoo.console import console, err_console
+from hbaezoo.errors import HbaezooError
+
+EXIT_USAGE = 2
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse that exits with status 2 and a hint, printed through rich."""
+
+    def error(self, message: str):
+        err_console.print(f"[red]error:[/] {message}\n{self.format_usage().strip()}\nTry `{self.prog} --help`.",
+                          highlight=False)
+        raise SystemExit(EXIT_USAGE)
+
+
+def _positive(value: str) -> int:
+    try:
+        n = int(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number, got {value!r}") from None
+    if n < 1:
+        raise argparse.ArgumentTypeError(f"expected a number >= 1, got {n}")
+    return n
+
+
+# -- commands ------------------------------------------------------------------------------------
+def cmd_run(args) -> int:
+    from hbaezoo.run import train
+
+    logs = train(
+        args.config, args.binding, run_dir=args.run_dir, plugins=args.plugin,
+        overrides={"steps": args.steps, "checkpoint_every": args.checkpoint_every},
+    )
+    if logs:
+        shown = ", ".join(f"{k} {v:.4g}" for k, v in logs.items() if k.endswith("/loss") or k == "images_per_sec")
+        console.print(f"[green]done[/] {shown}")
+    return 0
+
+
+def _format_default(value) -> str:
+    import gin
+
+    if value is inspect.Parameter.empty or value is gin.REQUIRED:
+        return "[red]required[/]"
+    return getattr(value, "__name__", None) or repr(value)
+
+
+def cmd_list(args) -> int:
+    from hbaezoo.plugins import REPORT, load_plugins
+    from hbaezoo.registry import REGISTRIES, registry
+
+    load_plugins(args.plugin)
+    kinds = [registry(args.kind)] if args.kind else list(REGISTRIES.values())
+    for reg in kinds:
+        table = Table(title=f"{reg.kind}  [dim]({reg.doc})[/]", title_justify="left", show_lines=False)
+        for column in ("name", "from", "what", "parameters"):
+            table.add_column(column, overflow="fold")
+        for part in reg.parts():
+            params = ", ".join(f"{n}={_format_default(d)}" for n, d in part.parameters().items()
+                               if n not in ("image_shape", "num_classes"))
+            table.add_row(part.gin_name, part.source, part.summary, params)
+        console.print(table)
+    for name, error in REPORT.failed.items():
+        err_console.print(f"[yellow]plugin {name} failed to load:[/] {error}", highlight=False)
+    return 0
+
+
+def cmd_sample(args) -> int:
+    from hbaezoo.sample import sample_to_file
+
+    out = sample_to_file(args.run_dir, args.mode, args.out, n=args.n, steps=args.steps, device=args.device,
+                         seed=args.seed, plugins=args.plugin, use_ema=not args.no_ema)
+    console.print(f"[green]wrote[/] {out}")
+    return 0
+
+
+def cmd_new_plugin(args) -> int:
+    from hbaezoo.scaffold import new_plugin
+
+    path = new_plugin(args.name, args.kind, Path(args.dest))
+    console.print(f"[green]created[/] {path}\n  pip install -e {path}\n  pytest {path}")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    from hbaezoo.registry import REGISTRIES, SAMPLERS
+
+    parser = _Parser(prog="hbaezoo", description="Hierarchical Bayes Autoencoders and their control models.")
+    parser.add_argument("--debug", action="store_true", help="show tracebacks for user errors")
+    sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
+
+    def plugin_arg(p):
+        p.add_argument("--plugin", action="append", default=[], metavar="MODULE",
+                       help="import a local module that registers parts (repeatable)")
+
+    run = sub.add_parser("run", help="train from a gin recipe (resumes automatically)",
+                         description="Train from a gin recipe. Running the same command on the same run "
+                                     "directory continues from its newest checkpoint.")
+    run.add_argument("config", nargs="+", help="gin recipe file(s), e.g. gin/hbae_shapes.gin")
+    run.add_argument("-b", "--binding", action="append", default=[], metavar="BINDING",
+                     help="extra gin binding, e.g. -b 'models.hbae.beta = 2.0' (repeatable)")
+    run.add_argument("--run-dir", help="run directory (default runs/<recipe name>)")
+    run.add_argument("--steps", type=_positive, help="train to this many steps (overrides the recipe)")
+    run.add_argument("--checkpoint-every", type=_positive, metavar="N", help="checkpoint every N steps")
+    plugin_arg(run)
+    run.set_defaults(func=cmd_run)
+
+    lst = sub.add_parser("list", help="list registered parts", description="List registered parts by kind.")
+    lst.add_argument("kind", nargs="?", help=f"one of: {', '.join(REGISTRIES)}")
+    plugin_arg(lst)
+    lst.set_defaults(func=cmd_list)
+
+    smp = sub.add_parser("sample", help="write a grid of samples from a trained run",
+                         description="Sample from a run directory. Modes: " + ", ".join(
+                             f"{p.name} ({p.summary})" for p in SAMPLERS.parts()))
+    smp.add_argument("run_dir")
+    smp.add_argument("--mode", required=True, type=lambda m: m.replace("-", "_"),
+                     choices=SAMPLERS.names(), help="|".join(n.replace("_", "-") for n in SAMPLERS.names()))
+    smp.add_argument("--n", type=_positive, default=8, help="inputs / codes / sets (default 8)")
+    smp.add_argument("--steps", type=_positive, default=6, help="Markov chain length (default 6)")
+    smp.add_argument("--out", required=True, help="output PNG path")
+    smp.add_argument("--device", default="auto")
+    smp.add_argument("--seed", type=int, default=0)
+    smp.add_argument("--no-ema", action="store_true", help="use the raw generator even if an EMA exists")
+    plugin_arg(smp)
+    smp.set_defaults(func=cmd_sample)
+
+    new = sub.add_parser("new-plugin", help="scaffold a plugin package",
+                         description="Create a plugin package with an entry point, one part and a test.")
+    new.add_argument("name", help="package name, e.g. my_pooler")
+    new.add_argument("--kind", required=True, help="kind of the part, e.g. poolers")
+    new.add_argument("--dest", default=".", help="folder to create it in (default .)")
+    new.set_defaults(func=cmd_new_plugin)
+
+    for extra in ("hbaezoo.eval.cli",):
+        try:
+            module = __import__(extra, fromlist=["register"])
+        except ImportError:
+            continue
+        module.register(sub, plugin_arg)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    debug = "--debug" in argv
+    try:
+        import hbaezoo  # noqa: F401  (registers the core parts)
+
+        parser = build_parser()
+        args = parser.parse_args(argv)
+        return args.func(args)
+    except HbaezooError as exc:
+        if debug:
+            raise
+        err_console.print(f"[red]error:[/] {exc}", highlight=False)
+        return EXIT_USAGE
+    except KeyboardInterrupt as exc:
+        err_console.print(f"[yellow]stopped:[/] {exc or 'interrupted.'}", highlight=False)
+        return 130
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

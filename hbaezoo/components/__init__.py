@@ -1,0 +1,14 @@
+"""Core parts; importing this package registers them."""
+
+from hbaezoo.components import (  # noqa: F401
+    adversarial,
+    discriminators,
+    divergences,
+    encoders,
+    generators,
+    heads,
+    optimizers,
+    penalties,
+    poolers,
+    regularisers,
+)

@@ -1,0 +1,49 @@
+"""Discriminators: (image [B, C, H, W], condition z [B, Z]) -> score [B]."""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+from hbaezoo.nn.blocks import DownTrunk, sn
+from hbaezoo.registry import DISCRIMINATORS
+
+
+@DISCRIMINATORS.register("projection")
+class ProjectionDiscriminator(nn.Module):
+    """D(x|z) = h(x)ᵀz + w·φ(x): a projection discriminator with z in place of a label.
+
+    φ is a spectral-normalised residual trunk; h(x) = V φ(x) projects it into z's space
+    (Miyato & Koyama, 2018; the paper's Fig. 3). `cond_dim == 0` leaves only the
+    unconditional term, an SNGAN critic.
+    """
+
+    def __init__(
+        self,
+        *,
+        image_shape: tuple[int, int, int],
+        cond_dim: int,
+        width: int = 64,
+        depth: int = 1,
+        unconditional_term: bool = True,
+        spectral: bool = True,
+    ) -> None:
+        super().__init__()
+        self.trunk = DownTrunk(image_shape=image_shape, width=width, depth=depth, spectral=spectral)
+        self.cond_dim = cond_dim
+        self.linear = sn(nn.Linear(width, 1), spectral) if unconditional_term or not cond_dim else None
+        self.project = sn(nn.Linear(width, cond_dim, bias=False), spectral) if cond_dim else None
+
+    def features(self, x: torch.Tensor) -> torch.Tensor:
+        """x [B, C, H, W] -> φ(x) [B, width] (also used for feature-matching losses)."""
+        return self.trunk(x)
+
+    def forward(self, x: torch.Tensor, z: torch.Tensor) -> torch.Tensor:
+        """x [B, C, H, W], z [B, Z] -> score [B]."""
+        phi = self.trunk(x)
+        score = phi.new_zeros(phi.shape[0])
+        if self.linear is not None:
+            score = score + self.linear(phi).squeeze(1)
+        if self.project is not None:
+            score = score + (self.project(phi) * z).sum(dim=1)
+        return score

@@ -1,0 +1,84 @@
+"""Reconstruction regularisers: (x, x̂) [B, C, H, W] -> weighted scalar penalty.
+
+In HBAE the regulariser R = λ‖x − G(0|z)‖₁ keeps the encoder from collapsing to a
+constant (paper §4.2). Distances are means over pixels so λ reads the same at any
+resolution.
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+from hbaezoo.errors import ConfigError
+from hbaezoo.registry import REGULARISERS
+
+
+@REGULARISERS.register("l1")
+class L1Reconstruction(nn.Module):
+    """λ · mean |x − x̂| (the paper's choice, λ = 1)."""
+
+    def __init__(self, *, weight: float = 1.0) -> None:
+        super().__init__()
+        self.weight = weight
+
+    def forward(self, x: torch.Tensor, x_hat: torch.Tensor) -> torch.Tensor:
+        return self.weight * (x - x_hat).abs().mean()
+
+
+@REGULARISERS.register("l2")
+class L2Reconstruction(nn.Module):
+    """λ · mean (x − x̂)²."""
+
+    def __init__(self, *, weight: float = 1.0) -> None:
+        super().__init__()
+        self.weight = weight
+
+    def forward(self, x: torch.Tensor, x_hat: torch.Tensor) -> torch.Tensor:
+        return self.weight * (x - x_hat).pow(2).mean()
+
+
+@REGULARISERS.register("lpips")
+class LPIPSReconstruction(nn.Module):
+    """λ · LPIPS(x, x̂) (Zhang et al., 2018) with the lpips package's linear layers.
+
+    The backbone's ImageNet weights come from torchvision's cache; hbaezoo never
+    downloads them. `pretrained_backbone=False` (what the tests use) gives a randomly
+    initialised backbone with lpips' shipped linear layers.
+    """
+
+    def __init__(self, *, weight: float = 1.0, net: str = "alex", pretrained_backbone: bool = True) -> None:
+        super().__init__()
+        import lpips
+
+        if pretrained_backbone:
+            _require_torchvision_weights(net)
+        self.weight = weight
+        self.lpips = lpips.LPIPS(net=net, pnet_rand=not pretrained_backbone, verbose=False)
+        self.lpips.requires_grad_(False)
+
+    def forward(self, x: torch.Tensor, x_hat: torch.Tensor) -> torch.Tensor:
+        return self.weight * self.lpips(x, x_hat).mean()
+
+
+_TORCHVISION_WEIGHTS = {
+    "alex": "alexnet-owt-7be5be79.pth",
+    "vgg": "vgg16-397923af.pth",
+    "squeeze": "squeezenet1_1-b8a52dc0.pth",
+}
+
+
+def _require_torchvision_weights(net: str) -> None:
+    from torch.hub import get_dir
+
+    if net not in _TORCHVISION_WEIGHTS:
+        raise ConfigError(f"regularisers.lpips.net: '{net}' is not one of {sorted(_TORCHVISION_WEIGHTS)}.")
+    path = f"{get_dir()}/checkpoints/{_TORCHVISION_WEIGHTS[net]}"
+    import os
+
+    if not os.path.isfile(path):
+        raise ConfigError(
+            f"LPIPS with net='{net}' needs torchvision's ImageNet weights at {path}, and hbaezoo "
+            f"never downloads. Copy the file there (or set TORCH_HOME), or bind "
+            f"`regularisers.lpips.pretrained_backbone = False` for a random backbone."
+        )

@@ -1,0 +1,3 @@
+"""Datasets; importing this package registers them."""
+
+from hbaezoo.data import shapes  # noqa: F401

@@ -1,0 +1,33 @@
+"""User-facing errors: each says what went wrong, where, and what to do.
+
+The CLI prints these without a traceback and exits with status 2; anything else is a
+bug and keeps its traceback.
+"""
+
+
+class HbaezooError(Exception):
+    """Base class of every error caused by the user's input, not by a bug."""
+
+
+class RegistryError(HbaezooError):
+    """A part name is unknown, or registered twice."""
+
+
+class ConfigError(HbaezooError):
+    """A gin file or binding is malformed, names an unknown part or parameter, or has a bad value."""
+
+
+class DataError(HbaezooError):
+    """A dataset folder is missing, empty, or laid out differently than expected."""
+
+
+class CapabilityError(HbaezooError):
+    """A model was asked for something it cannot do (e.g. a GAN asked to reconstruct)."""
+
+
+class CheckpointError(HbaezooError):
+    """A checkpoint is missing, corrupt, or does not fit the configured model."""
+
+
+class TrainingError(HbaezooError):
+    """Training stopped on purpose (e.g. repeated non-finite losses); the state was saved."""

@@ -1,0 +1,90 @@
+"""Conditional adversarial training: the one critic/generator game behind GAN, cGAN and HBAE.
+
+All three play the game of Eq. 7 with a condition z: for HBAE z is learned by an
+encoder (paper: "a cGAN with a VAE encoder where all modules are learned jointly"),
+for a cGAN it is the one-hot label, for a GAN it is empty. Subclasses say only where
+z comes from and what extra terms the critic phase carries.
+"""
+
+from __future__ import annotations
+
+import torch
+from einops import repeat
+from torch import nn
+
+from hbaezoo.models.base import Batch, Model, Phase, as_set, build
+
+
+class ConditionalAdversarial(Model):
+    """Generator G(z'|z) against critic D(x|z); sets share one z across their elements."""
+
+    def __init__(
+        self,
+        *,
+        image_shape,
+        num_classes: int = 0,
+        cond_dim: int,
+        noise_dim: int,
+        generator,
+        discriminator,
+        adversarial,
+        penalty=None,
+    ) -> None:
+        super().__init__(image_shape=image_shape, num_classes=num_classes)
+        self.noise_dim = noise_dim
+        self.generator = build(generator, image_shape=self.image_shape, z_dim=cond_dim, noise_dim=noise_dim)
+        self.discriminator = build(discriminator, image_shape=self.image_shape, cond_dim=cond_dim)
+        self.adversarial = build(adversarial)
+        self.penalty = build(penalty) if penalty is not None else None
+
+    # -- what subclasses define ------------------------------------------------------------------
+    def condition(self, batch: Batch, terms: bool) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
+        """The condition z [B, Z] of each (set) example, and (if `terms`) extra critic-phase losses."""
+        raise NotImplementedError
+
+    def critic_group_parameters(self) -> list[nn.Parameter]:
+        return list(self.discriminator.parameters())
+
+    # -- training --------------------------------------------------------------------------------
+    def param_groups(self) -> dict[str, list[nn.Parameter]]:
+        return {"critic": self.critic_group_parameters(), "generator": list(self.generator.parameters())}
+
+    def phases(self) -> list[Phase]:
+        return [Phase("critic", self.critic_loss), Phase("generator", self.generator_loss)]
+
+    def generate(self, z: torch.Tensor, k: int = 1, noise_scale: float = 1.0) -> torch.Tensor:
+        """k images per code: z [B, Z] -> [B * k, C, H, W] (element-major within each code)."""
+        z = repeat(z, "b z -> (b k) z", k=k)
+        noise = torch.randn(z.shape[0], self.noise_dim, device=z.device, dtype=z.dtype) * noise_scale
+        return self.generator(z, noise)
+
+    def critic_loss(self, batch: Batch):
+        """Eq. 7/8, critic side: −mean_i D(xⁱ|z) + D(G(z'|z)|z) (+ the subclass's terms)."""
+        x = as_set(batch["x"])
+        k = x.shape[1]
+        z, extra = self.condition(batch, terms=True)
+        real = self.discriminator(x.flatten(0, 1), repeat(z, "b z -> (b k) z", k=k))
+        fake_images = self.generate(z, k)
+        fake = self.discriminator(fake_images, repeat(z, "b z -> (b k) z", k=k))
+        adv = self.adversarial.critic(real, fake)
+        logs = {"adv": adv.detach(), "d_real": real.mean().detach(), "d_fake": fake.mean().detach()}
+        loss = adv
+        if self.penalty is not None:
+            z_flat = repeat(z.detach(), "b z -> (b k) z", k=k)
+            pen = self.penalty(lambda images: self.discriminator(images, z_flat), x.flatten(0, 1))
+            loss = loss + pen
+            logs["penalty"] = pen.detach()
+        for name, value in extra.items():
+            loss = loss + value
+            logs[name] = value.detach()
+        return loss, logs
+
+    def generator_loss(self, batch: Batch):
+        """Generator side: raise D(G(z'|z)|z), with z fixed."""
+        x = as_set(batch["x"])
+        k = x.shape[1]
+        with torch.no_grad():
+            z, _ = self.condition(batch, terms=False)
+        fake = self.discriminator(self.generate(z, k), repeat(z, "b z -> (b k) z", k=k))
+        loss = self.adversarial.generator(fake)
+        return loss, {"adv": loss.detach()}

@@ -1,0 +1,123 @@
+"""What every model gives the trainer and the sampler.
+
+A model is an `nn.Module` that owns its parts, names its optimizer groups, and lists
+its training *phases* in order: each phase is a group and a loss function of the
+batch. The trainer runs the phases and knows nothing else about the model.
+Capabilities (`reconstruct`, `sample`, ...) are methods; the defaults here say
+clearly that the model lacks them.
+"""
+
+from __future__ import annotations
+
+import inspect
+from dataclasses import dataclass
+from typing import Callable
+
+import torch
+from einops import rearrange
+from torch import nn
+
+from hbaezoo.components.posterior import Posterior
+from hbaezoo.errors import CapabilityError
+
+Batch = dict[str, torch.Tensor]
+LossFn = Callable[[Batch], "tuple[torch.Tensor, dict[str, torch.Tensor]]"]
+
+
+@dataclass(frozen=True)
+class Phase:
+    """One optimisation step of a training iteration: minimise `loss(batch)` w.r.t. `group`."""
+
+    group: str
+    loss: LossFn
+
+
+def build(part, **dims):
+    """Build a part given in gin either as a factory (`@encoders.resnet`) or already built.
+
+    Factories are called with the dimensions the model knows (image shape, z size,
+    ...); a built part (`@poolers.mean()`) is used as it is.
+    """
+    if inspect.isclass(part) or inspect.isfunction(part):
+        return part(**dims)
+    return part
+
+
+def as_set(x: torch.Tensor) -> torch.Tensor:
+    """Images [B, C, H, W] as sets of one [B, 1, C, H, W]; sets pass through."""
+    if x.ndim == 4:
+        return x.unsqueeze(1)
+    if x.ndim != 5:
+        raise ValueError(f"expected images [B, C, H, W] or sets [B, K, C, H, W], got shape {tuple(x.shape)}")
+    return x
+
+
+class Model(nn.Module):
+    """Base of every model: phases for the trainer, capabilities for `hbaezoo sample`."""
+
+    #: Printed in messages, e.g. "a GAN has no encoder".
+    display_name = "model"
+
+    def __init__(self, *, image_shape: tuple[int, int, int], num_classes: int = 0) -> None:
+        super().__init__()
+        self.image_shape = tuple(image_shape)
+        self.num_classes = num_classes
+
+    # -- training -------------------------------------------------------------------------------
+    def param_groups(self) -> dict[str, list[nn.Parameter]]:
+        """Optimizer group name -> parameters; every trainable parameter in exactly one group."""
+        raise NotImplementedError
+
+    def phases(self) -> list[Phase]:
+        raise NotImplementedError
+
+    # -- capabilities (override what the model can do) -------------------------------------------
+    def _lacks(self, what: str, needs: str) -> CapabilityError:
+        return CapabilityError(f"{self.display_name} cannot {what}: {needs}")
+
+    def encode(self, x: torch.Tensor) -> Posterior:
+        """Images [B, C, H, W] or sets [B, K, C, H, W] -> posterior over z [B, Z]."""
+        raise self._lacks("encode", f"a {self.display_name} has no encoder. Use a model with one (hbae, vae, ...).")
+
+    def reconstruct(self, x: torch.Tensor, n: int) -> torch.Tensor:
+        """x [B, C, H, W] -> n stochastic reconstructions [n, B, C, H, W]."""
+        raise self._lacks("reconstruct", f"a {self.display_name} has no encoder, so there is nothing to reconstruct from.")
+
+    def sample(self, n: int, per_code: int) -> torch.Tensor:
+        """n codes from the prior, `per_code` images each -> [per_code, n, C, H, W]."""
+        raise self._lacks("sample unconditionally", f"a {self.display_name} has no prior to sample from.")
+
+    def markov_chain(self, x: torch.Tensor, steps: int) -> torch.Tensor:
+        """x [B, C, H, W] -> chain x, G(E(x)), G(E(G(E(x)))), ... as [steps + 1, B, C, H, W]."""
+        raise self._lacks("run a Markov chain", f"a {self.display_name} needs both an encoder and a stochastic generator.")
+
+    def reconstruct_set(self, x: torch.Tensor, k: int) -> torch.Tensor:
+        """Sets x [B, K, C, H, W] -> new sets of k elements from their codes [B, k, C, H, W]."""
+        raise self._lacks("reconstruct sets", f"a {self.display_name} has no set encoder.")
+
+    def sample_sets(self, n: int, k: int) -> torch.Tensor:
+        """n sets of k elements from prior codes -> [n, k, C, H, W]."""
+        raise self._lacks("sample sets", f"a {self.display_name} has no code shared by a set's elements.")
+
+
+class Encodes:
+    """Mixin for models with an encoder: per-element features, a set pooler, a latent head.
+
+    Single images are sets of one, so one code path serves HBAE and Set-HBAE alike.
+    """
+
+    def init_encoder(self, *, encoder, pooler, head, z_dim: int) -> None:
+        self.z_dim = z_dim
+        self.encoder = build(encoder, image_shape=self.image_shape)
+        self.pooler = build(pooler, dim=self.encoder.feature_dim)
+        self.head = build(head, in_dim=self.encoder.feature_dim, z_dim=z_dim)
+
+    def encode(self, x: torch.Tensor) -> Posterior:
+        """Images [B, C, H, W] or sets [B, K, C, H, W] -> posterior over the (set) code [B, Z]."""
+        x = as_set(x)
+        features = self.encoder(rearrange(x, "b k c h w -> (b k) c h w"))
+        pooled = self.pooler(rearrange(features, "(b k) f -> b k f", b=x.shape[0]))
+        return self.head(pooled)
+
+    def encoder_parameters(self) -> list[nn.Parameter]:
+        return [*self.encoder.parameters(), *self.pooler.parameters(), *self.head.parameters()]

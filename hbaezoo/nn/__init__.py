@@ -1,0 +1,1 @@
+"""Shared building blocks: residual blocks, conditional batch norm, spectral norm."""

@@ -1,0 +1,86 @@
+"""Plugin loading: entry points in group `hbaezoo.plugins`, plus local modules by name.
+
+A plugin is any importable module whose import registers parts with the decorators
+of `hbaezoo.registry`. Plugins load once, before gin parses a config; one that fails
+to import is reported by name and the others still load.
+"""
+
+from __future__ import annotations
+
+import importlib
+import os
+import traceback
+from dataclasses import dataclass, field
+from importlib.metadata import entry_points
+
+from hbaezoo.errors import HbaezooError
+from hbaezoo.registry import registering_as
+
+GROUP = "hbaezoo.plugins"
+DISABLE_ENV = "HBAEZOO_DISABLE_PLUGIN_AUTOLOAD"
+
+
+@dataclass
+class PluginReport:
+    """What was loaded: name -> version for plugins, name -> error for failures."""
+
+    loaded: dict[str, str] = field(default_factory=dict)
+    failed: dict[str, str] = field(default_factory=dict)
+
+
+REPORT = PluginReport()
+_autoloaded = False
+
+
+def _autoload_disabled() -> bool:
+    return os.environ.get(DISABLE_ENV, "").strip().lower() not in ("", "0", "false", "no")
+
+
+def load_plugins(modules: tuple[str, ...] | list[str] = (), *, warn=None) -> PluginReport:
+    """Load installed entry-point plugins (once) and the given local modules.
+
+    `warn(message)` is called for each plugin that fails to import; by default the
+    message goes to stderr. Local modules named explicitly that fail raise an error,
+    since the user asked for them by name.
+    """
+    global _autoloaded
+    warn = warn or _print_warning
+    if not _autoloaded and not _autoload_disabled():
+        _autoloaded = True
+        for ep in sorted(entry_points(group=GROUP), key=lambda e: e.name):
+            if ep.name in REPORT.loaded:
+                continue
+            dist = ep.dist.name if ep.dist is not None else ep.name
+            try:
+                with registering_as(f"plugin {dist}"):
+                    ep.load()
+            except Exception as exc:  # a broken plugin must not take the others down
+                REPORT.failed[ep.name] = f"{type(exc).__name__}: {exc}"
+                warn(
+                    f"plugin '{ep.name}' ({ep.value}, from {dist}) failed to import and was "
+                    f"skipped: {type(exc).__name__}: {exc}\n"
+                    f"{traceback.format_exc(limit=-3)}"
+                    f"Fix or uninstall it, or set {DISABLE_ENV}=1 to skip all plugins."
+                )
+            else:
+                REPORT.loaded[ep.name] = ep.dist.version if ep.dist is not None else "unknown"
+    for module in modules:
+        if module in REPORT.loaded:
+            continue
+        try:
+            with registering_as(f"module {module}"):
+                importlib.import_module(module)
+        except ImportError as exc:
+            raise HbaezooError(
+                f"--plugin {module}: cannot import it ({exc}). Give an importable module "
+                f"name (e.g. my_parts for ./my_parts.py run from its folder, or a package "
+                f"on PYTHONPATH)."
+            ) from exc
+        REPORT.loaded[module] = getattr(importlib.import_module(module), "__version__", "local")
+    return REPORT
+
+
+def _print_warning(message: str) -> None:
+    from hbaezoo.console import err_console
+
+    err_console.print(f"[yellow]warning:[/] {message}", highlight=False)

@@ -1,0 +1,198 @@
+"""Registries of interchangeable parts, each also a gin module.
+
+`ENCODERS.register("resnet")` records a class or function under its kind and makes it
+configurable in gin as `encoders.resnet` (`encoders.resnet.width = 32`,
+`models.hbae.encoder = @encoders.resnet`). Names are unique per kind: a second
+definition fails at import and names both places. An unknown name fails with the
+closest registered names.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import contextvars
+import difflib
+import inspect
+from dataclasses import dataclass
+from typing import Any, Callable, Iterator
+
+import gin
+
+from hbaezoo.errors import RegistryError
+
+# Which plugin is being imported right now; parts registered meanwhile belong to it.
+_SOURCE: contextvars.ContextVar[str | None] = contextvars.ContextVar("hbaezoo_source", default=None)
+
+
+@contextlib.contextmanager
+def registering_as(source: str) -> Iterator[None]:
+    """Attribute every part registered inside this block to `source` (a plugin name)."""
+    token = _SOURCE.set(source)
+    try:
+        yield
+    finally:
+        _SOURCE.reset(token)
+
+
+def _location(obj: Any) -> str:
+    try:
+        return f"{inspect.getsourcefile(obj)}:{inspect.getsourcelines(obj)[1]}"
+    except (OSError, TypeError):
+        return f"{getattr(obj, '__module__', '?')}.{getattr(obj, '__qualname__', obj)}"
+
+
+def _source_of(obj: Any) -> str:
+    active = _SOURCE.get()
+    if active is not None:
+        return active
+    module = getattr(obj, "__module__", "") or ""
+    return "core" if module == "hbaezoo" or module.startswith("hbaezoo.") else module
+
+
+@dataclass(frozen=True)
+class Part:
+    """One registered part: what it is, where it was defined, who provided it."""
+
+    kind: str
+    name: str
+    obj: Any  # the gin-configurable version: calling it applies the recipe's bindings
+    original: Any  # the class or function as written
+    source: str
+    location: str
+
+    @property
+    def gin_name(self) -> str:
+        return f"{self.kind}.{self.name}"
+
+    @property
+    def summary(self) -> str:
+        doc = inspect.getdoc(self.original) or ""
+        return doc.strip().splitlines()[0] if doc.strip() else ""
+
+    def parameters(self) -> dict[str, Any]:
+        """Keyword parameters with their defaults (`inspect.Parameter.empty` if required)."""
+        target = self.original.__init__ if inspect.isclass(self.original) else self.original
+        try:
+            sig = inspect.signature(target)
+        except (TypeError, ValueError):
+            return {}
+        return {
+            n: p.default
+            for n, p in sig.parameters.items()
+            if n != "self" and p.kind not in (p.VAR_POSITIONAL, p.VAR_KEYWORD)
+        }
+
+
+def suggest(name: str, candidates: list[str], n: int = 3) -> str:
+    """' Did you mean: a, b?' for the closest candidates, or '' when none is close."""
+    close = difflib.get_close_matches(name, candidates, n=n, cutoff=0.5)
+    return f" Did you mean: {', '.join(close)}?" if close else ""
+
+
+class Registry:
+    """Named parts of one kind (encoders, poolers, ...); the kind is also their gin module."""
+
+    def __init__(self, kind: str, doc: str) -> None:
+        self.kind = kind
+        self.doc = doc
+        self._parts: dict[str, Part] = {}
+
+    def register(self, name: str) -> Callable[[Any], Any]:
+        """Decorator: register a class or function under `name` and make it gin-configurable.
+
+        The decorated object itself is returned unchanged (gin wraps a subclass), so
+        direct Python calls never pick up gin bindings and subclasses of registered
+        classes do not inherit another name's bindings.
+        """
+
+        if not name.isidentifier():
+            raise RegistryError(
+                f"cannot register {self.kind} '{name}': names must be Python identifiers "
+                f"(letters, digits, underscores) so gin can refer to them as @{self.kind}.<name>."
+            )
+
+        def decorate(obj: Any) -> Any:
+            location = _location(obj)
+            if name in self._parts:
+                first = self._parts[name]
+                raise RegistryError(
+                    f"{self.kind} '{name}' is registered twice: first at {first.location} "
+                    f"({first.source}), again at {location} ({_source_of(obj)}). "
+                    f"Rename one of them."
+                )
+            configurable = gin.external_configurable(obj, name=name, module=self.kind)
+            self._parts[name] = Part(self.kind, name, configurable, obj, _source_of(obj), location)
+            return obj
+
+        return decorate
+
+    def get(self, name: str) -> Any:
+        """The registered class or function; unknown names fail with the closest ones."""
+        return self.part(name).obj
+
+    def part(self, name: str) -> Part:
+        try:
+            return self._parts[name]
+        except KeyError:
+            known = ", ".join(sorted(self._parts)) or "none"
+            raise RegistryError(
+                f"no {self.kind} named '{name}'.{suggest(name, list(self._parts))} "
+                f"Registered {self.kind}: {known}. Run `hbaezoo list {self.kind}` for details."
+            ) from None
+
+    def parts(self) -> list[Part]:
+        return [self._parts[n] for n in sorted(self._parts)]
+
+    def names(self) -> list[str]:
+        return sorted(self._parts)
+
+    def __contains__(self, name: object) -> bool:
+        return name in self._parts
+
+    def __len__(self) -> int:
+        return len(self._parts)
+
+    def __repr__(self) -> str:
+        return f"Registry({self.kind!r}, {self.names()})"
+
+
+ENCODERS = Registry("encoders", "image [B, C, H, W] -> features [B, F]")
+POOLERS = Registry("poolers", "set of features [B, K, F] -> [B, F], permutation invariant")
+HEADS = Registry("heads", "features [B, F] -> posterior over z [B, Z]")
+GENERATORS = Registry("generators", "(z [B, Z], noise [B, N]) -> image [B, C, H, W]")
+DISCRIMINATORS = Registry("discriminators", "(image [B, C, H, W], z [B, Z]) -> score [B]")
+DIVERGENCES = Registry("divergences", "posterior over z -> scalar distance to N(0, I)")
+REGULARISERS = Registry("regularisers", "(image, reconstruction) -> scalar reconstruction penalty")
+PENALTIES = Registry("penalties", "gradient penalties on a discriminator")
+ADVERSARIAL_LOSSES = Registry("adversarial", "critic and generator losses from scores")
+MODELS = Registry("models", "assemblies of parts that say how they train (phases)")
+DATASETS = Registry("datasets", "image datasets with labels and groups (sets)")
+OPTIMIZERS = Registry("optimizers", "params -> torch optimizer, gin-scoped per group")
+SCHEDULES = Registry("schedules", "(optimizer, steps) -> learning-rate scheduler")
+SAMPLERS = Registry("samplers", "inference modes of `hbaezoo sample`: model -> image grid")
+METRICS = Registry("metrics", "evaluation metrics of `hbaezoo eval`")
+FEATURE_EXTRACTORS = Registry("extractors", "images -> features for FID and feature-space MSE")
+
+REGISTRIES: dict[str, Registry] = {
+    r.kind: r
+    for r in (
+        ENCODERS, POOLERS, HEADS, GENERATORS, DISCRIMINATORS, DIVERGENCES, REGULARISERS,
+        PENALTIES, ADVERSARIAL_LOSSES, MODELS, DATASETS, OPTIMIZERS, SCHEDULES, SAMPLERS,
+        METRICS, FEATURE_EXTRACTORS,
+    )
+}
+
+
+def registry(kind: str) -> Registry:
+    """The registry of one kind; unknown kinds fail with the closest ones."""
+    try:
+        return REGISTRIES[kind]
+    except KeyError:
+        raise RegistryError(
+            f"no kind of part named '{kind}'.{suggest(kind, list(REGISTRIES))} "
+            f"Kinds: {', '.join(REGISTRIES)}."
+        ) from None
+
+
+def all_parts() -> list[Part]:
+    return [p for r in REGISTRIES.values() for p in r.parts()]

@@ -1,0 +1,125 @@
+"""Assemble a run from a gin recipe, and load a finished run back for sampling or evaluation.
+
+A recipe names the model and dataset (`run.model = @models.hbae`, `run.dataset =
+@datasets.shapes`); the model is built with the data's image shape and class count,
+and the trainer with the model. The run directory keeps everything needed later:
+config.gin, operative.gin, data.json (so sampling needs no dataset), checkpoints.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import gin
+import torch
+
+import hbaezoo
+from hbaezoo import config as gin_config
+from hbaezoo.errors import CheckpointError, ConfigError, HbaezooError
+from hbaezoo.models.base import Model
+from hbaezoo.plugins import REPORT, load_plugins
+from hbaezoo.train import checkpoint
+from hbaezoo.train.trainer import Trainer, resolve_device
+
+
+@gin.configurable("run", module="hbaezoo")
+def recipe(*, model=gin.REQUIRED, dataset=gin.REQUIRED) -> tuple[Any, Any]:
+    """The model and dataset factories a recipe names (`run.model`, `run.dataset`)."""
+    return model, dataset
+
+
+def versions() -> dict[str, str]:
+    out = {"hbaezoo": hbaezoo.__version__, "torch": torch.__version__}
+    out.update({f"plugin {name}": version for name, version in REPORT.loaded.items()})
+    return out
+
+
+def _building(what: str):
+    """Turn bad values met while building parts (wrong type, out of range) into ConfigErrors."""
+    import contextlib
+
+    @contextlib.contextmanager
+    def guard():
+        try:
+            yield
+        except HbaezooError:
+            raise
+        except (TypeError, ValueError) as exc:
+            raise ConfigError(f"while building the {what}: {exc}".replace("\n", "\n  ")) from exc
+
+    return guard()
+
+
+def build_model(model_factory, data: dict) -> Model:
+    with _building("model"):
+        return model_factory(image_shape=tuple(data["image_shape"]), num_classes=data["num_classes"])
+
+
+def train(
+    config_files: list[str],
+    bindings: list[str] = (),
+    *,
+    run_dir: str | Path | None = None,
+    overrides: dict[str, Any] | None = None,
+    plugins: list[str] = (),
+) -> dict[str, float]:
+    """`hbaezoo run`: parse, build, train (resuming if the run dir has checkpoints)."""
+    load_plugins(plugins)
+    overrides = {k: v for k, v in (overrides or {}).items() if v is not None}
+    gin_config.parse(config_files, [*bindings, *(f"Trainer.{k} = {v!r}" for k, v in overrides.items())])
+    run_dir = Path(run_dir) if run_dir else Path("runs") / Path(config_files[0]).stem
+    text = gin_config.config_text(config_files, list(bindings))
+    given = run_dir / "config.gin"
+    if given.is_file() and given.read_text() != text:
+        raise ConfigError(
+            f"{run_dir} holds a run made with a different config (compare {given} with your recipe "
+            f"and bindings). Use another --run-dir, or the same recipe and bindings to resume."
+        )
+    with _building("recipe"):
+        model_factory, dataset_factory = recipe()
+        dataset = dataset_factory(split="train")
+    data = dataset.describe()
+    model = build_model(model_factory, data)
+    run_dir.mkdir(parents=True, exist_ok=True)
+    given.write_text(text)
+    with _building("trainer"):
+        trainer = Trainer(model, dataset, run_dir)
+    data["set_size"] = trainer.set_size
+    data["batch_plan"] = trainer.plan.stats
+    if trainer.dist.is_main:
+        (run_dir / "data.json").write_text(json.dumps(data, indent=2))
+        if dataset.skipped:
+            (run_dir / "skipped_files.txt").write_text("".join(f"{p}\t{why}\n" for p, why in dataset.skipped))
+        (run_dir / "operative.gin").write_text(gin_config.operative_text(versions()))
+    logs = trainer.fit()
+    if trainer.dist.is_main:
+        (run_dir / "operative.gin").write_text(gin_config.operative_text(versions()))
+    return logs
+
+
+def load_run(run_dir: str | Path, *, device: str = "auto", use_ema: bool = True, plugins: list[str] = ()):
+    """A trained model (newest good checkpoint, EMA generator if any), its data facts and dataset factory."""
+    run_dir = Path(run_dir)
+    for needed in ("config.gin", "data.json"):
+        if not (run_dir / needed).is_file():
+            raise CheckpointError(
+                f"{run_dir} is not a run directory (no {needed}). Give the folder `hbaezoo run` wrote, "
+                f"e.g. runs/hbae_shapes."
+            )
+    load_plugins(plugins)
+    gin_config.parse([run_dir / "config.gin"])
+    data = json.loads((run_dir / "data.json").read_text())
+    model_factory, dataset_factory = recipe()
+    model = build_model(model_factory, data)
+    found = checkpoint.load_latest(run_dir / "checkpoints", warn=lambda m: None)
+    if found is None:
+        raise CheckpointError(f"{run_dir}/checkpoints holds no usable checkpoint; train first with `hbaezoo run`.")
+    step, model_state, state = found
+    checkpoint.check_compatible(model, model_state, run_dir)
+    model.load_state_dict(model_state)
+    if use_ema and state.get("ema") is not None and hasattr(model, "generator"):
+        model.generator.load_state_dict(state["ema"])
+    model.to(resolve_device(device)).eval()
+    return model, data, dataset_factory, step

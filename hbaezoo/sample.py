@@ -1,0 +1,34 @@
+"""`hbaezoo sample`: one grid PNG from a trained run in any mode the model supports."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import torch
+
+from hbaezoo.data.batches import BatchPlan, batches
+from hbaezoo.registry import SAMPLERS
+from hbaezoo.run import load_run
+from hbaezoo.sampling import save_grid
+
+
+def test_inputs(dataset_factory, data: dict, n: int, sets: bool, seed: int) -> torch.Tensor:
+    """n held-out images [n, C, H, W] or sets [n, K, C, H, W] (K as in training, 8 if unset)."""
+    dataset = dataset_factory(split="test")
+    set_size = (data.get("set_size") or 8) if sets else None
+    plan = BatchPlan(dataset.group_ids, batch_size=n, set_size=set_size, seed=seed)
+    return next(batches(dataset, plan, start=0, stop=1))["x"]
+
+
+def sample_to_file(run_dir, mode: str, out, *, n: int = 8, steps: int = 6, device: str = "auto",
+                   seed: int = 0, plugins=(), use_ema: bool = True) -> Path:
+    sampler = SAMPLERS.get(mode)()
+    model, data, dataset_factory, _ = load_run(run_dir, device=device, use_ema=use_ema, plugins=plugins)
+    torch.manual_seed(seed)
+    x = None
+    if sampler.needs_data:
+        x = test_inputs(dataset_factory, data, n, sampler.needs_sets, seed).to(next(model.parameters()).device)
+    with torch.no_grad():
+        grid = sampler(model, x, n=n, steps=steps)
+    save_grid(grid, Path(out))
+    return Path(out)

@@ -1,0 +1,1 @@
+"""The shared trainer and what surrounds it (checkpoints, logs, previews, data parallelism)."""

@@ -1,0 +1,75 @@
+"""Progress bar, metrics.jsonl and (if installed) TensorBoard."""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
+
+from hbaezoo.console import err_console
+
+
+class MetricsLog:
+    """Appends one JSON line per logged step to run_dir/metrics.jsonl; mirrors to TensorBoard."""
+
+    def __init__(self, run_dir: Path, *, enabled: bool = True, tensorboard: bool = True) -> None:
+        self.enabled = enabled
+        self.file = open(Path(run_dir) / "metrics.jsonl", "a") if enabled else None
+        self.writer = None
+        if enabled and tensorboard:
+            try:
+                from torch.utils.tensorboard import SummaryWriter
+            except ImportError:  # TensorBoard is optional
+                pass
+            else:
+                self.writer = SummaryWriter(str(Path(run_dir) / "tensorboard"))
+
+    def write(self, step: int, values: dict[str, float]) -> None:
+        if not self.enabled:
+            return
+        self.file.write(json.dumps({"step": step, "time": time.time(), **values}) + "\n")
+        self.file.flush()
+        if self.writer is not None:
+            for k, v in values.items():
+                self.writer.add_scalar(k, v, step)
+
+    def close(self) -> None:
+        if self.file is not None:
+            self.file.close()
+        if self.writer is not None:
+            self.writer.close()
+
+
+def _short(logs: dict[str, float]) -> str:
+    keys = [k for k in logs if k.endswith("/loss")]
+    return "  ".join(f"{k.split('/')[0]} {logs[k]:.3f}" for k in keys)
+
+
+class TrainProgress:
+    """A rich progress bar: step, images/s, ETA and the current losses."""
+
+    def __init__(self, total: int, start: int, *, enabled: bool = True) -> None:
+        self.enabled = enabled
+        self.progress = Progress(
+            TextColumn("[bold]train"), BarColumn(), MofNCompleteColumn(),
+            TextColumn("{task.fields[speed]}"), TimeElapsedColumn(), TextColumn("ETA"), TimeRemainingColumn(),
+            TextColumn("{task.fields[losses]}"), console=err_console, disable=not enabled,
+        )
+        self.task = self.progress.add_task("train", total=total, completed=start, speed="", losses="")
+
+    def __enter__(self) -> "TrainProgress":
+        self.progress.__enter__()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.progress.__exit__(*exc)
+
+    def update(self, step: int, logs: dict[str, float] | None) -> None:
+        if logs is None:
+            self.progress.update(self.task, completed=step)
+            return
+        self.progress.update(
+            self.task, completed=step, speed=f"{logs.get('images_per_sec', 0):.0f} img/s", losses=_short(logs)
+        )

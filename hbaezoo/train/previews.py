@@ -1,0 +1,29 @@
+"""Sample grids written during training, with the modes the model supports."""
+
+from __future__ import annotations
+
+import torch
+
+from hbaezoo.errors import CapabilityError
+from hbaezoo.registry import SAMPLERS
+from hbaezoo.sampling import save_grid
+
+
+def save_previews(trainer, batch: dict[str, torch.Tensor]) -> None:
+    """samples/<mode>_step<step>.png for each of the trainer's preview modes the model can do."""
+    model = trainer.model
+    was_training = model.training
+    model.eval()
+    try:
+        for mode in trainer.preview_modes:
+            sampler = SAMPLERS.get(mode)()
+            if sampler.needs_sets and batch["x"].ndim != 5:
+                continue
+            try:
+                with torch.no_grad():
+                    grid = sampler(model, batch["x"], n=8, steps=6)
+            except CapabilityError:
+                continue
+            save_grid(grid, trainer.run_dir / "samples" / f"{mode}_step{trainer.step:07d}.png")
+    finally:
+        model.train(was_training)

@@ -1,0 +1,306 @@
+"""The one trainer: runs any model's phases, and owns everything around them.
+
+Per step, for each phase the model lists: only that phase's group requires grad, its
+optimizer steps on `phase.loss(batch)`. Around the loop: optimizers and schedules per
+group (gin-scoped by group name), EMA of the generator, device/AMP/channels_last,
+progress, metrics, sample grids, atomic checkpoints and automatic resume.
+"""
+
+from __future__ import annotations
+
+import copy
+import random
+import signal
+import time
+from contextlib import nullcontext
+from pathlib import Path
+from typing import Any
+
+import gin
+import numpy as np
+import torch
+
+from hbaezoo.console import err_console
+from hbaezoo.data.base import ImageDataset
+from hbaezoo.data.batches import BatchPlan, batches
+from hbaezoo.errors import ConfigError, TrainingError
+from hbaezoo.models.base import Model
+from hbaezoo.registry import OPTIMIZERS, SCHEDULES
+from hbaezoo.train import checkpoint, distributed
+from hbaezoo.train.logging import MetricsLog, TrainProgress
+from hbaezoo.train.previews import save_previews
+
+
+def resolve_device(device: str) -> torch.device:
+    if device == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    if device.startswith("cuda") and not torch.cuda.is_available():
+        raise ConfigError(f"Trainer.device = '{device}' but no CUDA device is available; use 'cpu' or 'auto'.")
+    return torch.device(device)
+
+
+def rng_state() -> dict[str, Any]:
+    state = {"torch": torch.get_rng_state(), "python": list(random.getstate()[1]), "numpy": torch.from_numpy(np.random.get_state()[1].astype(np.int64))}
+    if torch.cuda.is_available():
+        state["cuda"] = torch.cuda.get_rng_state_all()
+    return state
+
+
+def set_rng_state(state: dict[str, Any]) -> None:
+    torch.set_rng_state(state["torch"])
+    random.setstate((3, tuple(state["python"]), None))
+    np_state = np.random.get_state()
+    np.random.set_state((np_state[0], state["numpy"].numpy().astype(np.uint32), 624, 0, 0.0))
+    if "cuda" in state and torch.cuda.is_available():
+        torch.cuda.set_rng_state_all(state["cuda"])
+
+
+@gin.configurable("Trainer", module="hbaezoo")
+class Trainer:
+    """Trains a model's phases on a dataset into a run directory; resumes automatically."""
+
+    def __init__(
+        self,
+        model: Model,
+        dataset: ImageDataset,
+        run_dir: Path,
+        *,
+        steps: int = 1000,
+        batch_size: int = 64,
+        set_size: int | None = None,
+        small_groups: str = "replace",
+        seed: int = 0,
+        optimizer=None,
+        schedule=None,
+        ema_decay: float | None = None,
+        device: str = "auto",
+        amp: str | None = None,
+        channels_last: bool = False,
+        num_workers: int = 0,
+        log_every: int = 10,
+        sample_every: int = 500,
+        checkpoint_every: int = 500,
+        keep_checkpoints: int = 3,
+        max_nonfinite: int = 10,
+        preview_modes: tuple[str, ...] = ("recon", "uncond", "set_recon"),
+        progress: bool = True,
+        tensorboard: bool = True,
+    ) -> None:
+        for name, value, low in (("steps", steps, 0), ("batch_size", batch_size, 1), ("log_every", log_every, 1),
+                                 ("sample_every", sample_every, 1), ("checkpoint_every", checkpoint_every, 1)):
+            if not isinstance(value, int) or value < low:
+                raise ConfigError(f"Trainer.{name} must be an integer >= {low}, got {value!r}.")
+        if amp not in (None, "bf16", "fp16"):
+            raise ConfigError(f"Trainer.amp must be None, 'bf16' or 'fp16', got {amp!r}.")
+        self.model, self.dataset, self.run_dir = model, dataset, Path(run_dir)
+        self.steps, self.batch_size, self.set_size, self.seed = steps, batch_size, set_size, seed
+        self.log_every, self.sample_every, self.checkpoint_every = log_every, sample_every, checkpoint_every
+        self.keep_checkpoints, self.max_nonfinite = keep_checkpoints, max_nonfinite
+        self.preview_modes, self.show_progress, self.num_workers = tuple(preview_modes), progress, num_workers
+        self.tensorboard = tensorboard
+        self.dist = distributed.init()
+        self.device = resolve_device(device) if not self.dist.enabled else self.dist.device
+        self.amp = amp
+        self.memory_format = torch.channels_last if channels_last else torch.contiguous_format
+        torch.manual_seed(seed + self.dist.rank)
+        random.seed(seed)
+        np.random.seed(seed)
+
+        self.model.to(self.device, memory_format=self.memory_format)
+        self.groups = model.param_groups()
+        self._check_groups()
+        self.dist.broadcast_parameters(self.model)
+        make_optimizer = optimizer or OPTIMIZERS.get("adam")
+        make_schedule = schedule or SCHEDULES.get("constant")
+        self.optimizers, self.schedules = {}, {}
+        for group, params in self.groups.items():
+            with gin.config_scope(group):
+                self.optimizers[group] = make_optimizer(params)
+                self.schedules[group] = make_schedule(self.optimizers[group], steps=steps)
+        self.scalers = {
+            g: torch.amp.GradScaler(self.device.type, enabled=amp == "fp16") for g in self.groups
+        }
+        self.ema_decay = ema_decay
+        self.ema = None
+        if ema_decay is not None:
+            if not hasattr(model, "generator"):
+                raise ConfigError(f"Trainer.ema_decay is set, but {model.display_name} has no generator to average.")
+            self.ema = copy.deepcopy(model.generator).requires_grad_(False)
+        self.plan = BatchPlan(
+            dataset.group_ids, batch_size=batch_size, set_size=set_size, seed=seed,
+            small_groups=small_groups, rank=self.dist.rank, world_size=self.dist.world_size,
+        )
+        self.step = 0
+        self.nonfinite_in_a_row = 0
+        self._stop_signal: int | None = None
+
+    # -- setup helpers ---------------------------------------------------------------------------
+    def _check_groups(self) -> None:
+        seen: dict[int, str] = {}
+        for group, params in self.groups.items():
+            for p in params:
+                if id(p) in seen:
+                    raise ConfigError(f"a parameter is in both optimizer groups '{seen[id(p)]}' and '{group}'.")
+                seen[id(p)] = group
+        orphans = [n for n, p in self.model.named_parameters() if p.requires_grad and id(p) not in seen]
+        if orphans:
+            raise ConfigError(f"parameters in no optimizer group (they would never train): {orphans[:5]}")
+
+    def state(self) -> dict[str, Any]:
+        return {
+            "optimizers": {g: o.state_dict() for g, o in self.optimizers.items()},
+            "schedules": {g: s.state_dict() for g, s in self.schedules.items()},
+            "scalers": {g: s.state_dict() for g, s in self.scalers.items()},
+            "ema": self.ema.state_dict() if self.ema is not None else None,
+            "rng": rng_state(),
+            "nonfinite_in_a_row": self.nonfinite_in_a_row,
+        }
+
+    def save_checkpoint(self) -> None:
+        if self.dist.is_main:
+            checkpoint.save(self.run_dir / "checkpoints", self.step, self.model.state_dict(), self.state(),
+                            keep=self.keep_checkpoints)
+        self.dist.barrier()
+
+    def resume(self) -> bool:
+        """Load the newest good checkpoint of the run dir, if any. True if resumed."""
+        found = checkpoint.load_latest(self.run_dir / "checkpoints", warn=self._warn)
+        if found is None:
+            return False
+        step, model_state, state = found
+        checkpoint.check_compatible(self.model, model_state, self.run_dir)
+        self.model.load_state_dict(model_state)
+        for g, o in self.optimizers.items():
+            o.load_state_dict(state["optimizers"][g])
+        for g, s in self.schedules.items():
+            s.load_state_dict(state["schedules"][g])
+        for g, s in self.scalers.items():
+            s.load_state_dict(state["scalers"][g])
+        if self.ema is not None and state.get("ema") is not None:
+            self.ema.load_state_dict(state["ema"])
+        set_rng_state(state["rng"])
+        if self.dist.enabled:
+            torch.manual_seed(self.seed + 7919 * step + self.dist.rank)
+        self.nonfinite_in_a_row = state.get("nonfinite_in_a_row", 0)
+        self.step = step
+        return True
+
+    def _warn(self, message: str) -> None:
+        if self.dist.is_main:
+            err_console.print(f"[yellow]warning:[/] {message}", highlight=False)
+
+    # -- the loop --------------------------------------------------------------------------------
+    def _autocast(self):
+        if self.amp is None:
+            return nullcontext()
+        dtype = torch.bfloat16 if self.amp == "bf16" else torch.float16
+        return torch.autocast(self.device.type, dtype=dtype)
+
+    def train_step(self, batch: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+        """Run every phase once on `batch`; returns detached logs (skipped phases log `skipped`)."""
+        logs: dict[str, torch.Tensor] = {}
+        for phase in self.model.phases():
+            for group, params in self.groups.items():
+                for p in params:
+                    p.requires_grad_(group == phase.group)
+            optimizer, scaler = self.optimizers[phase.group], self.scalers[phase.group]
+            optimizer.zero_grad(set_to_none=True)
+            with self._autocast():
+                loss, phase_logs = phase.loss(batch)
+            if not torch.isfinite(loss):
+                self._nonfinite(phase.group, phase_logs, loss)
+                logs[f"{phase.group}/skipped"] = torch.ones(())
+                continue
+            scaler.scale(loss).backward()
+            self.dist.average_gradients(self.groups[phase.group])
+            scaler.step(optimizer)
+            scaler.update()
+            self.schedules[phase.group].step()
+            logs[f"{phase.group}/loss"] = loss.detach()
+            logs.update({f"{phase.group}/{k}": v for k, v in phase_logs.items()})
+        for params in self.groups.values():
+            for p in params:
+                p.requires_grad_(True)
+        if not any(k.endswith("/skipped") for k in logs):
+            self.nonfinite_in_a_row = 0
+        if self.ema is not None:
+            with torch.no_grad():
+                for e, p in zip(self.ema.parameters(), self.model.generator.parameters()):
+                    e.lerp_(p, 1 - self.ema_decay)
+                for e, b in zip(self.ema.buffers(), self.model.generator.buffers()):
+                    e.copy_(b)
+        return logs
+
+    def _nonfinite(self, group: str, phase_logs: dict, loss: torch.Tensor) -> None:
+        self.nonfinite_in_a_row += 1
+        bad = [k for k, v in phase_logs.items() if not torch.isfinite(v).all()]
+        self._warn(f"step {self.step}: non-finite {group} loss ({loss.item()}; terms {bad or ['loss']}); step skipped.")
+        if self.nonfinite_in_a_row >= self.max_nonfinite:
+            self.save_checkpoint()
+            raise TrainingError(
+                f"{self.nonfinite_in_a_row} non-finite losses in a row in phase '{group}' "
+                f"(terms: {', '.join(bad) or 'loss'}) at step {self.step}. The state was saved in "
+                f"{self.run_dir / 'checkpoints'}. Lower the learning rate (e.g. -b '{group}/optimizers.adam.lr=1e-4') "
+                f"or check the data, then run the same command to resume."
+            )
+
+    def _on_signal(self, signum, frame) -> None:
+        self._stop_signal = signum
+
+    def fit(self) -> dict[str, float]:
+        """Train to `steps` (resuming if the run dir has a checkpoint); returns the last logs."""
+        resumed = self.resume()
+        if resumed and self.dist.is_main:
+            err_console.print(f"[green]resuming[/] {self.run_dir} from step {self.step}")
+        self.model.train()
+        previous = {s: signal.signal(s, self._on_signal) for s in (signal.SIGINT, signal.SIGTERM)}
+        metrics = MetricsLog(self.run_dir, enabled=self.dist.is_main, tensorboard=self.tensorboard)
+        images_per_step = self.batch_size * (self.set_size or 1)
+        last: dict[str, float] = {}
+        preview_batch = None
+        try:
+            with TrainProgress(self.steps, self.step, enabled=self.show_progress and self.dist.is_main) as bar:
+                stream = batches(self.dataset, self.plan, start=self.step, stop=self.steps,
+                                 num_workers=self.num_workers, pin_memory=self.device.type == "cuda")
+                window_start, window_steps = time.perf_counter(), 0
+                for batch in stream:
+                    batch = {k: v.to(self.device, non_blocking=True) for k, v in batch.items()}
+                    if batch["x"].ndim == 4:
+                        batch["x"] = batch["x"].contiguous(memory_format=self.memory_format)
+                    if preview_batch is None:
+                        preview_batch = {k: v[:8] for k, v in batch.items()}
+                    logs = self.train_step(batch)
+                    self.step += 1
+                    window_steps += 1
+                    if self.step % self.log_every == 0 or self.step == self.steps:
+                        elapsed = time.perf_counter() - window_start
+                        last = {k: float(v) for k, v in logs.items()}
+                        last["images_per_sec"] = window_steps * images_per_step / max(elapsed, 1e-9)
+                        for g, o in self.optimizers.items():
+                            last[f"{g}/lr"] = o.param_groups[0]["lr"]
+                        metrics.write(self.step, last)
+                        bar.update(self.step, last)
+                        window_start, window_steps = time.perf_counter(), 0
+                    else:
+                        bar.update(self.step, None)
+                    if self.dist.is_main and (self.step % self.sample_every == 0 or self.step == self.steps):
+                        save_previews(self, preview_batch)
+                    if self.step % self.checkpoint_every == 0 or self.step == self.steps:
+                        self.save_checkpoint()
+                    if self._stop_signal is not None:
+                        break
+            if self._stop_signal is not None:
+                if self.step % self.checkpoint_every and self.step != self.steps:
+                    self.save_checkpoint()
+                name = signal.Signals(self._stop_signal).name
+                raise KeyboardInterrupt(
+                    f"{name} received: stopped after step {self.step} and saved a checkpoint. "
+                    f"Run the same command again to resume."
+                )
+        finally:
+            for s, handler in previous.items():
+                signal.signal(s, handler)
+            metrics.close()
+        if self.steps == self.step and self.step == 0:
+            self.save_checkpoint()
+        return last
