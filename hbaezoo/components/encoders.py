@@ -32,6 +32,8 @@ class ResNetEncoder(nn.Module):
 class TimmEncoder(nn.Module):
     """Any timm backbone as an encoder (random init unless `checkpoint` points at weights on disk)."""
 
+    TEST_KWARGS = {"model_name": "resnet10t"}
+
     def __init__(
         self,
         *,

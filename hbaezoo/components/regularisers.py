@@ -8,6 +8,7 @@ resolution.
 from __future__ import annotations
 
 import torch
+import torch.nn.functional as F
 from torch import nn
 
 from hbaezoo.errors import ConfigError
@@ -38,6 +39,9 @@ class L2Reconstruction(nn.Module):
         return self.weight * (x - x_hat).pow(2).mean()
 
 
+MIN_LPIPS_SIZE = 64
+
+
 @REGULARISERS.register("lpips")
 class LPIPSReconstruction(nn.Module):
     """λ · LPIPS(x, x̂) (Zhang et al., 2018) with the lpips package's linear layers.
@@ -46,6 +50,8 @@ class LPIPSReconstruction(nn.Module):
     downloads them. `pretrained_backbone=False` (what the tests use) gives a randomly
     initialised backbone with lpips' shipped linear layers.
     """
+
+    TEST_KWARGS = {"pretrained_backbone": False}
 
     def __init__(self, *, weight: float = 1.0, net: str = "alex", pretrained_backbone: bool = True) -> None:
         super().__init__()
@@ -58,6 +64,13 @@ class LPIPSReconstruction(nn.Module):
         self.lpips.requires_grad_(False)
 
     def forward(self, x: torch.Tensor, x_hat: torch.Tensor) -> torch.Tensor:
+        if x.shape[-1] < MIN_LPIPS_SIZE:
+            # The backbones' strided pooling needs about 64 px; smaller images are upsampled.
+            size = (MIN_LPIPS_SIZE, MIN_LPIPS_SIZE)
+            x = F.interpolate(x, size=size, mode="bilinear", align_corners=False)
+            x_hat = F.interpolate(x_hat, size=size, mode="bilinear", align_corners=False)
+        if x.shape[1] == 1:
+            x, x_hat = x.expand(-1, 3, -1, -1), x_hat.expand(-1, 3, -1, -1)
         return self.weight * self.lpips(x, x_hat).mean()
 
 

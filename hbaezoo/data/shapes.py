@@ -64,6 +64,8 @@ def _render_with_progress(objects_per_category, views, resolution, seed):
 class Shapes(TensorImageDataset):
     """Procedural multi-view 3D shapes (embedded; no download). Groups are objects, labels categories."""
 
+    TEST_KWARGS = {"objects_per_category": 2, "views": 4, "resolution": 16}
+
     def __init__(
         self,
         *,
