@@ -18,7 +18,7 @@ from hbaezoo.registry import suggest
 def _configurable_names() -> list[str]:
     """Every gin configurable as `module.name` and as plain `name`."""
     names = set()
-    for selector in gin.config._REGISTRY.keys():  # gin has no public listing
+    for selector, _ in gin.config._REGISTRY.items():  # gin has no public listing
         names.add(selector)
         names.add(selector.rsplit(".", 1)[-1])
     return sorted(names)

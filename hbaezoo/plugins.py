@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import importlib
 import os
+import sys
 import traceback
 from dataclasses import dataclass, field
 from importlib.metadata import entry_points
@@ -64,6 +65,10 @@ def load_plugins(modules: tuple[str, ...] | list[str] = (), *, warn=None) -> Plu
                 )
             else:
                 REPORT.loaded[ep.name] = ep.dist.version if ep.dist is not None else "unknown"
+    if modules and "" not in sys.path and os.getcwd() not in sys.path:
+        # `python -m hbaezoo` has the working directory on sys.path, the `hbaezoo` script not;
+        # appended, not prepended, so a local file never shadows an installed package.
+        sys.path.append(os.getcwd())
     for module in modules:
         if module in REPORT.loaded:
             continue

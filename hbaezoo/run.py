@@ -52,7 +52,16 @@ def _building(what: str):
     return guard()
 
 
+def _seed() -> int:
+    try:
+        return int(gin.query_parameter("Trainer.seed"))
+    except ValueError:  # not bound: the Trainer's default
+        return 0
+
+
 def build_model(model_factory, data: dict) -> Model:
+    # Initial weights depend on the seed alone, never on what ran before in the process.
+    torch.manual_seed(_seed())
     with _building("model"):
         return model_factory(image_shape=tuple(data["image_shape"]), num_classes=data["num_classes"])
 

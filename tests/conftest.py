@@ -16,3 +16,22 @@ REPO = os.path.abspath(os.path.join(os.path.dirname(__file__), ".."))
 @pytest.fixture
 def repo_root() -> str:
     return REPO
+
+# Bindings that shrink any shapes recipe to a few seconds of CPU.
+TINY = [
+    "datasets.shapes.resolution = 16",
+    "datasets.shapes.objects_per_category = 2",
+    "datasets.shapes.views = 4",
+    "encoders.resnet.width = 8",
+    "generators.resnet.width = 8",
+    "discriminators.projection.width = 8",
+    "Trainer.batch_size = 4",
+    "Trainer.progress = False",
+    "Trainer.tensorboard = False",
+    "Trainer.log_every = 1",
+]
+
+
+@pytest.fixture
+def tiny() -> list[str]:
+    return list(TINY)

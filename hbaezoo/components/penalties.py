@@ -23,6 +23,18 @@ class R1Penalty(nn.Module):
         return 0.5 * self.gamma * grad.pow(2).flatten(1).sum(1).mean()
 
 
+@PENALTIES.register("drift")
+class DriftPenalty(nn.Module):
+    """ε · E[D(x)²] on real data (Karras et al., 2018): keeps a linear-loss critic's scores from drifting."""
+
+    def __init__(self, *, epsilon: float = 1e-3) -> None:
+        super().__init__()
+        self.epsilon = epsilon
+
+    def forward(self, discriminate, x: torch.Tensor) -> torch.Tensor:
+        return self.epsilon * discriminate(x).pow(2).mean()
+
+
 @PENALTIES.register("none")
 class NoPenalty(nn.Module):
     """No gradient penalty (spectral norm alone constrains the critic)."""

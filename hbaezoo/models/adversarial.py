@@ -12,6 +12,7 @@ import torch
 from einops import repeat
 from torch import nn
 
+from hbaezoo.components.adversarial import LinearLoss
 from hbaezoo.models.base import Batch, Model, Phase, as_set, build
 
 
@@ -27,14 +28,15 @@ class ConditionalAdversarial(Model):
         noise_dim: int,
         generator,
         discriminator,
-        adversarial,
+        adversarial=None,
         penalty=None,
     ) -> None:
         super().__init__(image_shape=image_shape, num_classes=num_classes)
         self.noise_dim = noise_dim
         self.generator = build(generator, image_shape=self.image_shape, z_dim=cond_dim, noise_dim=noise_dim)
         self.discriminator = build(discriminator, image_shape=self.image_shape, cond_dim=cond_dim)
-        self.adversarial = build(adversarial)
+        # The paper's linear (Wasserstein-form) loss unless the recipe picks another.
+        self.adversarial = build(adversarial) if adversarial is not None else LinearLoss()
         self.penalty = build(penalty) if penalty is not None else None
 
     # -- what subclasses define ------------------------------------------------------------------

@@ -21,7 +21,7 @@ class GAN(ConditionalAdversarial):
 
     def __init__(
         self, *, image_shape, num_classes: int = 0, generator=gin.REQUIRED, discriminator=gin.REQUIRED,
-        adversarial=gin.REQUIRED, penalty=None, noise_dim: int = 128,
+        adversarial=None, penalty=None, noise_dim: int = 128,
     ) -> None:
         super().__init__(
             image_shape=image_shape, num_classes=num_classes, cond_dim=0, noise_dim=noise_dim,
@@ -45,7 +45,7 @@ class CGAN(ConditionalAdversarial):
 
     def __init__(
         self, *, image_shape, num_classes: int = 0, generator=gin.REQUIRED, discriminator=gin.REQUIRED,
-        adversarial=gin.REQUIRED, penalty=None, noise_dim: int = 128,
+        adversarial=None, penalty=None, noise_dim: int = 128,
     ) -> None:
         if num_classes < 2:
             raise ConfigError(

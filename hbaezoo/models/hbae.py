@@ -35,7 +35,7 @@ class HBAE(Encodes, ConditionalAdversarial):
         discriminator=gin.REQUIRED,
         divergence=gin.REQUIRED,
         regulariser=None,
-        adversarial=gin.REQUIRED,
+        adversarial=None,
         penalty=None,
         z_dim: int = 64,
         noise_dim: int = 64,

@@ -14,7 +14,9 @@ def save_previews(trainer, batch: dict[str, torch.Tensor]) -> None:
     model = trainer.model
     was_training = model.training
     model.eval()
-    try:
+    # Own RNG stream: previews must not change the training noise (exact resume).
+    with torch.random.fork_rng(devices=[trainer.device] if trainer.device.type == "cuda" else []):
+        torch.manual_seed(trainer.seed)
         for mode in trainer.preview_modes:
             sampler = SAMPLERS.get(mode)()
             if sampler.needs_sets and batch["x"].ndim != 5:
@@ -25,5 +27,4 @@ def save_previews(trainer, batch: dict[str, torch.Tensor]) -> None:
             except CapabilityError:
                 continue
             save_grid(grid, trainer.run_dir / "samples" / f"{mode}_step{trainer.step:07d}.png")
-    finally:
-        model.train(was_training)
+    model.train(was_training)

@@ -257,7 +257,8 @@ class Trainer:
         metrics = MetricsLog(self.run_dir, enabled=self.dist.is_main, tensorboard=self.tensorboard)
         images_per_step = self.batch_size * (self.set_size or 1)
         last: dict[str, float] = {}
-        preview_batch = None
+        # Previews always show step 0's first examples, so grids of a resumed run line up.
+        preview_batch = {k: v[:8].to(self.device) for k, v in next(batches(self.dataset, self.plan, start=0, stop=1)).items()}
         try:
             with TrainProgress(self.steps, self.step, enabled=self.show_progress and self.dist.is_main) as bar:
                 stream = batches(self.dataset, self.plan, start=self.step, stop=self.steps,
@@ -267,8 +268,6 @@ class Trainer:
                     batch = {k: v.to(self.device, non_blocking=True) for k, v in batch.items()}
                     if batch["x"].ndim == 4:
                         batch["x"] = batch["x"].contiguous(memory_format=self.memory_format)
-                    if preview_batch is None:
-                        preview_batch = {k: v[:8] for k, v in batch.items()}
                     logs = self.train_step(batch)
                     self.step += 1
                     window_steps += 1
