@@ -7,6 +7,7 @@ say which name was wrong, the closest registered names, and the file and line.
 from __future__ import annotations
 
 import re
+import tokenize
 from pathlib import Path
 
 import gin
@@ -71,6 +72,10 @@ def explain(exc: BaseException, where: str = "") -> ConfigError:
     return ConfigError(message)
 
 
+# What gin's parser raises on malformed text (tokenize errors escape on unclosed brackets).
+PARSE_ERRORS = (ValueError, SyntaxError, TypeError, KeyError, IndexError, AttributeError, tokenize.TokenError)
+
+
 def parse(config_files: list[str | Path] = (), bindings: list[str] = ()) -> None:
     """Clear gin and parse the given files then bindings; errors become ConfigError."""
     gin.clear_config()
@@ -83,12 +88,12 @@ def parse(config_files: list[str | Path] = (), bindings: list[str] = ()) -> None
             )
         try:
             gin.parse_config_file(str(path))
-        except (ValueError, SyntaxError, TypeError, KeyError, IndexError) as exc:
+        except PARSE_ERRORS as exc:
             raise explain(exc, str(path)) from exc
     for binding in bindings:
         try:
             gin.parse_config(binding)
-        except (ValueError, SyntaxError, TypeError, KeyError, IndexError) as exc:
+        except PARSE_ERRORS as exc:
             raise explain(exc, f"binding -b {binding!r}") from exc
 
 
