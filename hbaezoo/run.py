@@ -20,7 +20,7 @@ from hbaezoo import config as gin_config
 from hbaezoo.errors import CheckpointError, ConfigError, HbaezooError
 from hbaezoo.models.base import Model
 from hbaezoo.plugins import REPORT, load_plugins
-from hbaezoo.train import checkpoint
+from hbaezoo.train import checkpoint, distributed
 from hbaezoo.train.trainer import Trainer, resolve_device
 
 
@@ -81,18 +81,22 @@ def train(
     run_dir = Path(run_dir) if run_dir else Path("runs") / Path(config_files[0]).stem
     text = gin_config.config_text(config_files, list(bindings))
     given = run_dir / "config.gin"
+    dist = distributed.init()
     if given.is_file() and given.read_text() != text:
         raise ConfigError(
             f"{run_dir} holds a run made with a different config (compare {given} with your recipe "
             f"and bindings). Use another --run-dir, or the same recipe and bindings to resume."
         )
+    dist.barrier()  # every rank has compared before the main rank writes
     with _building("recipe"):
         model_factory, dataset_factory = recipe()
         dataset = dataset_factory(split="train")
     data = dataset.describe()
     model = build_model(model_factory, data)
-    run_dir.mkdir(parents=True, exist_ok=True)
-    given.write_text(text)
+    if dist.is_main:
+        run_dir.mkdir(parents=True, exist_ok=True)
+        given.write_text(text)
+    dist.barrier()
     with _building("trainer"):
         trainer = Trainer(model, dataset, run_dir)
     data["set_size"] = trainer.set_size

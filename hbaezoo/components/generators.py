@@ -17,6 +17,8 @@ class ConditionalResNetGenerator(nn.Module):
     The input layer sees [z, z']; every batch norm sees z, so the code steers every
     scale while the noise z' supplies the variation. With `z_dim == 0` it is an
     unconditional SNGAN generator; with `noise_dim == 0` a deterministic decoder.
+    `batch_norm=False` drops the batch statistics but keeps the z-conditioned scale and
+    shift (used where an example's output must not depend on its batch).
     """
 
     def __init__(
@@ -27,6 +29,7 @@ class ConditionalResNetGenerator(nn.Module):
         noise_dim: int,
         width: int = 64,
         depth: int = 1,
+        batch_norm: bool = True,
     ) -> None:
         super().__init__()
         if z_dim + noise_dim == 0:
@@ -36,10 +39,10 @@ class ConditionalResNetGenerator(nn.Module):
         self.input = nn.Linear(z_dim + noise_dim, 4 * 4 * width)
         blocks = []
         for _ in range(stages_for(height)):
-            blocks.append(UpBlock(width, width, z_dim))
-            blocks += [UpBlock(width, width, z_dim, up=False) for _ in range(depth - 1)]
+            blocks.append(UpBlock(width, width, z_dim, normalize=batch_norm))
+            blocks += [UpBlock(width, width, z_dim, up=False, normalize=batch_norm) for _ in range(depth - 1)]
         self.blocks = nn.ModuleList(blocks)
-        self.out_bn = ConditionalBatchNorm(width, z_dim)
+        self.out_bn = ConditionalBatchNorm(width, z_dim, batch_norm)
         self.out = nn.Conv2d(width, channels, 3, padding=1)
 
     def forward(self, z: torch.Tensor, noise: torch.Tensor) -> torch.Tensor:

@@ -33,13 +33,18 @@ def stages_for(resolution: int) -> int:
 class ConditionalBatchNorm(nn.Module):
     """BatchNorm whose scale and shift are linear in the condition z [B, Z].
 
-    With `cond_dim == 0` it is a plain affine BatchNorm (unconditional generator).
+    With `cond_dim == 0` it is a plain affine BatchNorm (unconditional generator). With
+    `normalize=False` only the conditional scale and shift remain: a layer without batch
+    statistics, whose output for one example does not depend on the rest of the batch.
     """
 
-    def __init__(self, channels: int, cond_dim: int) -> None:
+    def __init__(self, channels: int, cond_dim: int, normalize: bool = True) -> None:
         super().__init__()
         self.cond_dim = cond_dim
-        self.bn = nn.BatchNorm2d(channels, affine=cond_dim == 0)
+        if normalize:
+            self.bn = nn.BatchNorm2d(channels, affine=cond_dim == 0)
+        else:
+            self.bn = nn.Identity()
         if cond_dim:
             self.gain = nn.Linear(cond_dim, channels)
             self.bias = nn.Linear(cond_dim, channels)
@@ -59,12 +64,12 @@ class ConditionalBatchNorm(nn.Module):
 class UpBlock(nn.Module):
     """Pre-activation residual block with conditional BN; doubles the resolution if `up`."""
 
-    def __init__(self, in_ch: int, out_ch: int, cond_dim: int, up: bool = True) -> None:
+    def __init__(self, in_ch: int, out_ch: int, cond_dim: int, up: bool = True, normalize: bool = True) -> None:
         super().__init__()
         self.up = up
-        self.bn1 = ConditionalBatchNorm(in_ch, cond_dim)
+        self.bn1 = ConditionalBatchNorm(in_ch, cond_dim, normalize)
         self.conv1 = nn.Conv2d(in_ch, out_ch, 3, padding=1)
-        self.bn2 = ConditionalBatchNorm(out_ch, cond_dim)
+        self.bn2 = ConditionalBatchNorm(out_ch, cond_dim, normalize)
         self.conv2 = nn.Conv2d(out_ch, out_ch, 3, padding=1)
         self.skip = nn.Conv2d(in_ch, out_ch, 1) if (in_ch != out_ch or up) else nn.Identity()
 

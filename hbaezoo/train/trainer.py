@@ -76,6 +76,7 @@ class Trainer:
         device: str = "auto",
         amp: str | None = None,
         channels_last: bool = False,
+        sync_batchnorm: bool = False,
         num_workers: int = 0,
         log_every: int = 10,
         sample_every: int = 500,
@@ -93,6 +94,8 @@ class Trainer:
         if amp not in (None, "bf16", "fp16"):
             raise ConfigError(f"Trainer.amp must be None, 'bf16' or 'fp16', got {amp!r}.")
         self.model, self.dataset, self.run_dir = model, dataset, Path(run_dir)
+        if set_size is not None and (not isinstance(set_size, int) or set_size < 1):
+            raise ConfigError(f"Trainer.set_size must be None (single images) or an integer >= 1, got {set_size!r}.")
         self.steps, self.batch_size, self.set_size, self.seed = steps, batch_size, set_size, seed
         self.log_every, self.sample_every, self.checkpoint_every = log_every, sample_every, checkpoint_every
         self.keep_checkpoints, self.max_nonfinite = keep_checkpoints, max_nonfinite
@@ -106,6 +109,9 @@ class Trainer:
         random.seed(seed)
         np.random.seed(seed)
 
+        if sync_batchnorm and self.dist.enabled:
+            # Batch statistics over the global batch, as a single process would compute them.
+            self.model = torch.nn.SyncBatchNorm.convert_sync_batchnorm(self.model)
         self.model.to(self.device, memory_format=self.memory_format)
         self.groups = model.param_groups()
         self._check_groups()
