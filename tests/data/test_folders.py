@@ -106,6 +106,19 @@ def test_celeba_without_annotation_files(tmp_path):
         CelebA(root=root, groups="identity")
 
 
+def test_celeba_kaggle_layout(tmp_path):
+    """Kaggle's copy: img_align_celeba/ nested in itself, the partition as CSV with a header."""
+    root = CelebA.make_example(tmp_path, groups=4)
+    (root / "img_align_celeba").rename(tmp_path / "inner")
+    (root / "img_align_celeba").mkdir()
+    (tmp_path / "inner").rename(root / "img_align_celeba" / "img_align_celeba")
+    table = (root / "list_eval_partition.txt").read_text().replace(" ", ",")
+    (root / "list_eval_partition.txt").unlink()
+    (root / "list_eval_partition.csv").write_text("image_id,partition\n" + table)
+    ds = CelebA(root=root, resolution=R, split="test")
+    assert len(ds) == 6 and ds.paths[0].decode() == "img_align_celeba/img_align_celeba/000007.jpg"
+
+
 def test_celeba_crops_the_centre_140_pixels(tmp_path):
     root = tmp_path / "celeba"
     pixels = np.zeros((218, 178, 3), np.uint8)
