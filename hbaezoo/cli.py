@@ -11,6 +11,7 @@ import inspect
 import sys
 from pathlib import Path
 
+from rich.markup import escape
 from rich.table import Table
 
 from hbaezoo.console import console, err_console
@@ -23,7 +24,7 @@ class _Parser(argparse.ArgumentParser):
     """argparse that exits with status 2 and a hint, printed through rich."""
 
     def error(self, message: str):
-        err_console.print(f"[red]error:[/] {message}\n{self.format_usage().strip()}\nTry `{self.prog} --help`.",
+        err_console.print(f"[red]error:[/] {escape(message)}\n{escape(self.format_usage().strip())}\nTry `{self.prog} --help`.",
                           highlight=False)
         raise SystemExit(EXIT_USAGE)
 
@@ -76,7 +77,7 @@ def cmd_list(args) -> int:
             table.add_row(part.gin_name, part.source, part.summary, params)
         console.print(table)
     for name, error in REPORT.failed.items():
-        err_console.print(f"[yellow]plugin {name} failed to load:[/] {error}", highlight=False)
+        err_console.print(f"[yellow]plugin {escape(name)} failed to load:[/] {escape(error)}", highlight=False)
     return 0
 
 
@@ -168,10 +169,10 @@ def main(argv: list[str] | None = None) -> int:
     except HbaezooError as exc:
         if debug:
             raise
-        err_console.print(f"[red]error:[/] {exc}", highlight=False)
+        err_console.print(f"[red]error:[/] {escape(str(exc))}", highlight=False)
         return EXIT_USAGE
     except KeyboardInterrupt as exc:
-        err_console.print(f"[yellow]stopped:[/] {exc or 'interrupted.'}", highlight=False)
+        err_console.print(f"[yellow]stopped:[/] {escape(str(exc) or 'interrupted.')}", highlight=False)
         return 130
 
 

@@ -102,6 +102,7 @@ def train(
     data["set_size"] = trainer.set_size
     data["batch_plan"] = trainer.plan.stats
     if trainer.dist.is_main:
+        _report_data(dataset, trainer.plan.stats, run_dir)
         (run_dir / "data.json").write_text(json.dumps(data, indent=2))
         if dataset.skipped:
             (run_dir / "skipped_files.txt").write_text("".join(f"{p}\t{why}\n" for p, why in dataset.skipped))
@@ -110,6 +111,21 @@ def train(
     if trainer.dist.is_main:
         (run_dir / "operative.gin").write_text(gin_config.operative_text(versions()))
     return logs
+
+
+def _report_data(dataset, stats: dict, run_dir: Path) -> None:
+    """One line on what the data holds, small groups and skipped files included."""
+    from rich.markup import escape
+
+    from hbaezoo.console import err_console
+
+    line = f"data: {len(dataset)} images"
+    if stats:
+        line += (f" in {stats['groups']} groups; {stats['groups_smaller_than_set_size']} smaller than the set size "
+                 f"({stats['small_groups_policy']}: {'drawn with replacement' if stats['small_groups_policy'] == 'replace' else 'never drawn'})")
+    if dataset.skipped:
+        line += f"; {len(dataset.skipped)} unreadable files skipped (listed in {run_dir / 'skipped_files.txt'})"
+    err_console.print(escape(line), highlight=False)
 
 
 def load_run(run_dir: str | Path, *, device: str = "auto", use_ema: bool = True, plugins: list[str] = ()):

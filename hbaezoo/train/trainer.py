@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 import gin
+from rich.markup import escape
 import numpy as np
 import torch
 
@@ -193,7 +194,7 @@ class Trainer:
 
     def _warn(self, message: str) -> None:
         if self.dist.is_main:
-            err_console.print(f"[yellow]warning:[/] {message}", highlight=False)
+            err_console.print(f"[yellow]warning:[/] {escape(message)}", highlight=False)
 
     # -- the loop --------------------------------------------------------------------------------
     def _autocast(self):
@@ -257,7 +258,7 @@ class Trainer:
         """Train to `steps` (resuming if the run dir has a checkpoint); returns the last logs."""
         resumed = self.resume()
         if resumed and self.dist.is_main:
-            err_console.print(f"[green]resuming[/] {self.run_dir} from step {self.step}")
+            err_console.print(f"[green]resuming[/] {escape(str(self.run_dir))} from step {self.step}", highlight=False)
         self.model.train()
         previous = {s: signal.signal(s, self._on_signal) for s in (signal.SIGINT, signal.SIGTERM)}
         metrics = MetricsLog(self.run_dir, enabled=self.dist.is_main, tensorboard=self.tensorboard)
