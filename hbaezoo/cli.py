@@ -58,7 +58,7 @@ def _format_default(value) -> str:
 
     if value is inspect.Parameter.empty or value is gin.REQUIRED:
         return "[red]required[/]"
-    return getattr(value, "__name__", None) or repr(value)
+    return escape(getattr(value, "__name__", None) or repr(value))
 
 
 def cmd_list(args) -> int:
@@ -72,9 +72,9 @@ def cmd_list(args) -> int:
         for column in ("name", "from", "what", "parameters"):
             table.add_column(column, overflow="fold")
         for part in reg.parts():
-            params = ", ".join(f"{n}={_format_default(d)}" for n, d in part.parameters().items()
+            params = ", ".join(f"{escape(n)}={_format_default(d)}" for n, d in part.parameters().items()
                                if n not in ("image_shape", "num_classes"))
-            table.add_row(part.gin_name, part.source, part.summary, params)
+            table.add_row(*(escape(cell) for cell in (part.gin_name, part.source, part.summary)), params)
         console.print(table)
     for name, error in REPORT.failed.items():
         err_console.print(f"[yellow]plugin {escape(name)} failed to load:[/] {escape(error)}", highlight=False)

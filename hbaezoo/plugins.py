@@ -86,6 +86,9 @@ def load_plugins(modules: tuple[str, ...] | list[str] = (), *, warn=None) -> Plu
 
 
 def _print_warning(message: str) -> None:
+    from rich.markup import escape
+
     from hbaezoo.console import err_console
 
-    err_console.print(f"[yellow]warning:[/] {message}", highlight=False)
+    # Escaped: error text and traceback lines hold brackets (x[idx], [/path]) that rich reads as markup.
+    err_console.print(f"[yellow]warning:[/] {escape(message)}", highlight=False)
