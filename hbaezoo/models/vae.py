@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import gin
 import torch
-from einops import rearrange, repeat
+from einops import repeat
 
 from hbaezoo.models.base import Batch, Encodes, Model, Phase, as_set, build
 from hbaezoo.registry import MODELS

@@ -87,7 +87,9 @@ def test_typo_in_a_gin_file_names_file_and_line(capsys, tmp_path):
 
 
 def test_debug_flag_shows_the_traceback(tmp_path):
-    with pytest.raises(Exception):
+    from hbaezoo.errors import ConfigError
+
+    with pytest.raises(ConfigError):
         main(["--debug", "run", RECIPE, "--run-dir", str(tmp_path / "r"), "-b", "models.hbae.pooler = @poolers.maen"])
 
 

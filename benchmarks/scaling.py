@@ -1,0 +1,49 @@
+"""How training cost scales: images/s vs resolution (16/32/64) for HBAE, and vs set size K (1/4/8/16) for Set-HBAE.
+
+    python benchmarks/scaling.py
+
+Batches hold 64 images throughout (64 images, or 64/K sets of K), so rows compare cost per image.
+"""
+
+from __future__ import annotations
+
+import argparse
+import tempfile
+
+import torch
+
+from common import build, machine, rate
+
+
+def images_per_second(recipe, bindings, batch_size, set_size, seconds):
+    from hbaezoo.data.batches import BatchPlan, batches
+    from hbaezoo.train.trainer import Trainer
+
+    model, dataset = build(recipe, bindings)
+    trainer = Trainer(model, dataset, tempfile.mkdtemp(), steps=10**9, batch_size=batch_size, set_size=set_size,
+                      progress=False, tensorboard=False)
+    batch = next(batches(dataset, BatchPlan(dataset.group_ids, batch_size=batch_size, set_size=set_size), start=0, stop=1))
+    trainer.train_step(batch)
+    return rate(lambda: (trainer.train_step(batch), batch_size * (set_size or 1))[1], seconds)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--seconds", type=float, default=4.0)
+    args = parser.parse_args()
+    print(f"machine: {machine()}")
+    base = None
+    for res in (16, 32, 64):
+        value = images_per_second("hbae_shapes.gin", [f"datasets.shapes.resolution = {res}"], 64, None, args.seconds)
+        base = base or value
+        print(f"HBAE {res:2d}px           {value:8.1f} images/s   relative to 16px {value / base:.3f}")
+    base = None
+    for k in (1, 4, 8, 16):
+        value = images_per_second("set_hbae_shapes.gin", [], 64 // k, k, args.seconds)
+        base = base or value
+        print(f"Set-HBAE K={k:2d} (32px)  {value:8.1f} images/s   relative to K=1 {value / base:.3f}")
+
+
+if __name__ == "__main__":
+    torch.manual_seed(0)
+    main()
