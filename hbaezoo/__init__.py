@@ -3,6 +3,7 @@
 __version__ = "0.1.0"
 
 from hbaezoo import components, data, models, sampling  # noqa: E402,F401  (import registers the core parts)
+from hbaezoo import eval as _eval  # noqa: E402,F401  (registers metrics and feature extractors)
 from hbaezoo.plugins import load_plugins  # noqa: E402
 from hbaezoo.registry import REGISTRIES, registry  # noqa: E402
 

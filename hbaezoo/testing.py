@@ -333,6 +333,87 @@ def check_sampler(factory, sizes: Sizes, name: str = "sampler") -> None:
     _assert_finite(name, grid)
 
 
+def check_extractor(factory, sizes: Sizes, name: str = "extractor") -> None:
+    """Images [B, C, H, W] in [-1, 1] -> finite features [B, dim], independent of batch and RNG state.
+
+    An extractor whose weights are not on disk (hbaezoo never downloads) cannot be checked here.
+    """
+    from hbaezoo.eval.extractors import WeightsUnavailable
+
+    try:
+        extractor = factory(**_kwargs(factory))
+    except WeightsUnavailable:
+        return
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)  # small batches: extra threads only spin on a busy machine
+    try:
+        _check_extractor(extractor, sizes, name)
+    finally:
+        torch.set_num_threads(threads)
+
+
+def _check_extractor(extractor, sizes: Sizes, name: str) -> None:
+    extractor.eval()
+    dim = getattr(extractor, "dim", None)
+    assert isinstance(dim, int) and dim > 0, f"{name}: needs a positive int attribute `dim`"
+    assert {"name", "resize", "weights"} <= set(extractor.describe()), f"{name}: describe() must name name, resize, weights"
+    x = _images(sizes, 2)
+    with torch.no_grad():
+        torch.manual_seed(1)
+        out = extractor(x)
+        torch.manual_seed(2)
+        single = extractor(x[:1])
+    _assert_shape(name, out, (2, dim))
+    _assert_finite(name, out)
+    assert torch.allclose(out[:1], single, rtol=1e-3, atol=1e-4), (
+        f"{name}: an image's features change with its batch or the RNG state"
+    )
+    assert not torch.allclose(out[0], out[1]), f"{name}: two different images give the same features"
+
+
+def check_metric(factory, sizes: Sizes, name: str = "metric") -> None:
+    """metric(ctx) on a tiny Set-HBAE and toy data: a dict of finite floats, the same on a rerun
+    whatever the global RNG state. A metric that raises CapabilityError (the model or data
+    cannot support it) passes.
+    """
+    import math
+
+    from hbaezoo.errors import CapabilityError
+    from hbaezoo.eval.toy import toy_context
+    from hbaezoo.registry import MODELS
+
+    def build(seed: int) -> nn.Module:
+        torch.manual_seed(seed)
+        return tiny_model(MODELS.get("set_hbae"), sizes).eval()
+
+    def values(rng: int) -> dict[str, float] | None:
+        ctx = toy_context(build(sizes.seed), image_shape=sizes.image_shape, num_classes=sizes.num_classes,
+                          set_size=sizes.set_size, build_untrained=build, seed=sizes.seed)
+        torch.manual_seed(rng)
+        try:
+            out = factory(ctx, **_kwargs(factory))
+        except CapabilityError:
+            return None
+        assert isinstance(out, dict) and out, f"{name}: must return a non-empty dict[str, float]"
+        for key, value in out.items():
+            assert isinstance(key, str), f"{name}: keys must be strings, got {key!r}"
+            assert math.isfinite(float(value)), f"{name}: '{key}' is not a finite number: {value!r}"
+        return {k: float(v) for k, v in out.items()}
+
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)  # tiny tensors: extra threads only spin on a busy machine
+    try:
+        first = values(100)
+        if first is None:
+            return
+        second = values(101)
+    finally:
+        torch.set_num_threads(threads)
+    assert second is not None and first.keys() == second.keys() and all(
+        math.isclose(first[k], second[k], rel_tol=1e-4, abs_tol=1e-6) for k in first
+    ), f"{name}: not reproducible under the context's seed: {first} vs {second}"
+
+
 CHECKS: dict[str, Callable[..., None]] = {
     "encoders": check_encoder,
     "poolers": check_pooler,
@@ -348,6 +429,8 @@ CHECKS: dict[str, Callable[..., None]] = {
     "models": check_model,
     "datasets": check_dataset,
     "samplers": check_sampler,
+    "extractors": check_extractor,
+    "metrics": check_metric,
 }
 
 

@@ -1,1 +1,19 @@
-"""Evaluation metrics."""
+"""Evaluation: registered metrics and feature extractors, `hbaezoo eval` and `hbaezoo report`.
+
+Importing this package registers the parts (`hbaezoo list metrics`, `hbaezoo list extractors`).
+A metric is a function `metric(ctx: EvalContext, **params) -> dict[str, float]`; params are
+gin-configurable (`metrics.probe.seeds = 5`). See docs/evaluation.md.
+"""
+
+from hbaezoo.eval import (  # noqa: F401  (importing them registers the extractors and metrics)
+    coherence,
+    diversity,
+    extractors,
+    fewshot,
+    fidelity,
+)
+from hbaezoo.eval.context import EvalContext
+from hbaezoo.eval.fid import fid_from_features
+from hbaezoo.eval.probe import fit_linear, linear_probe
+
+__all__ = ["EvalContext", "fid_from_features", "fit_linear", "linear_probe"]

@@ -14,3 +14,23 @@ def no_network(monkeypatch):
 
     monkeypatch.setattr(socket.socket, "connect", refuse)
     monkeypatch.setattr(socket, "create_connection", refuse)
+
+
+@pytest.fixture(autouse=True)
+def one_thread():
+    """These tests use tiny tensors: on a busy 2-core machine extra torch threads only spin."""
+    import torch
+
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
+
+@pytest.fixture(scope="session")
+def tiny_bindings(pytestconfig) -> list[str]:
+    """tests/conftest.py's TINY bindings, usable from fixtures wider than a function."""
+    for plugin in pytestconfig.pluginmanager.get_plugins():
+        if isinstance(getattr(plugin, "TINY", None), list):
+            return list(plugin.TINY)
+    raise LookupError("tests/conftest.py defines no TINY list")

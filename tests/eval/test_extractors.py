@@ -65,3 +65,12 @@ def test_reference_features_are_cached_on_disk(tmp_path):
     _, hit3 = cached_features(extractor, _uint8(seed=1), cache_dir=tmp_path, progress=False)
     assert not hit3  # other images, another key
     assert len(list(tmp_path.rglob("*.npy"))) == 2 and len(list(tmp_path.rglob("*.json"))) == 2
+
+
+def test_cache_identity_changes_with_version_and_resize():
+    a = ext.RandomConvNet()
+    b = ext.RandomConvNet()
+    b.version = a.version + 1
+    c = ext.RandomConvNet(seed=1)
+    assert len({a.identity(), b.identity(), c.identity()}) == 3
+    assert a.identity() == ext.RandomConvNet().identity()

@@ -22,6 +22,7 @@ def test_fid_grows_with_a_shift():
     assert values[2] == pytest.approx(a.shape[1] * 1.0, rel=1e-6)
 
 
+@pytest.mark.filterwarnings("ignore::DeprecationWarning")  # clean-fid passes sqrtm a deprecated argument
 def test_agrees_with_clean_fid_on_the_same_features():
     a, b = _feats(seed=1), _feats(seed=2) * 1.3 + 0.2
     assert fid_from_features(a, b) == pytest.approx(fid_from_feats(a, b), rel=1e-9, abs=1e-12)

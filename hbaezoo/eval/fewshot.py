@@ -1,0 +1,219 @@
+"""Paper Table 2: few-shot classification with frozen codes, against random and supervised baselines.
+
+Protocol (docs/evaluation.md): for N training examples in `sizes` (capped by what the train
+split holds) and `seeds` seeds, draw N labelled examples from the train split, fit a linear
+probe (hbaezoo.eval.probe) on their codes and report test accuracy in percent, mean and std
+over seeds. Two kinds of example:
+
+  image  one image, encoded as a set of one; N images, tested on min(n, size) test images.
+  set    K views of one object (K = the run's set size, 8 if unset), encoded into one set code;
+         N distinct training objects, tested on up to min(n, 4 x objects) test sets.
+
+The code is the posterior mean of z. Baselines: `probe_random` probes a fresh, untrained
+model of the same architecture (built from the run's recipe with seed ctx.seed*1000+s+1);
+`probe_supervised` trains that fresh encoder jointly with a linear head on the same N
+examples (Adam, cross-entropy, no augmentation).
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+
+import numpy as np
+import torch
+from torch import nn
+
+from hbaezoo.errors import CapabilityError
+from hbaezoo.eval.context import EvalContext, test_kwargs
+from hbaezoo.eval.probe import linear_probe
+from hbaezoo.models.base import Model
+from hbaezoo.registry import METRICS
+
+SIZES = (64, 128, 256, 512, 1024, 2048)
+KINDS = ("image", "set")
+
+
+class Codes:
+    """Frozen codes (posterior means) of one split's images or sets: codes(index [N] or [N, K]) -> [N, Z].
+
+    For models built from encoder + pooler + head, each image's encoder features are computed
+    once and sets are pooled from them; other models encode every request directly.
+    """
+
+    def __init__(self, model: Model, ctx: EvalContext, split: str) -> None:
+        self.model, self.ctx, self.split = model, ctx, split
+        self.fast = all(isinstance(getattr(model, a, None), nn.Module) for a in ("encoder", "pooler", "head"))
+        self.elem: torch.Tensor | None = None
+        self.have = torch.zeros(len(ctx.dataset(split)), dtype=torch.bool)
+
+    @torch.no_grad()
+    def _element_features(self, index: torch.Tensor) -> torch.Tensor:
+        missing = index.unique()
+        missing = missing[~self.have[missing]]
+        for s in range(0, len(missing), self.ctx.batch_size):
+            chunk = missing[s:s + self.ctx.batch_size]
+            f = self.model.encoder(self.ctx.to_model(self.ctx.load(self.split, chunk))).float().cpu()
+            if self.elem is None:
+                self.elem = torch.zeros(len(self.have), f.shape[1])
+            self.elem[chunk] = f
+            self.have[chunk] = True
+        return self.elem[index]
+
+    @torch.no_grad()
+    def __call__(self, index: torch.Tensor) -> torch.Tensor:
+        index = index.view(len(index), -1)
+        bs = max(1, self.ctx.batch_size // index.shape[1]) if not self.fast else 4 * self.ctx.batch_size
+        out = []
+        for s in range(0, len(index), bs):
+            rows = index[s:s + bs]
+            if self.fast:
+                feats = self._element_features(rows).to(self.ctx.device)
+                out.append(self.model.head(self.model.pooler(feats)).mean.float().cpu())
+            else:
+                images = self.ctx.to_model(self.ctx.load(self.split, rows.flatten()))
+                out.append(self.model.encode(images.view(*rows.shape, *images.shape[1:])).mean.float().cpu())
+        return torch.cat(out)
+
+
+def capped(sizes, available: int) -> list[int]:
+    """The sizes, each capped at what is available (duplicates dropped)."""
+    return sorted({min(int(s), available) for s in sizes if s > 0 and available > 0})
+
+
+class Plan:
+    """Which examples each (kind, N, seed) trains on and what every probe is tested on."""
+
+    def __init__(self, ctx: EvalContext, max_pool: int) -> None:
+        self.ctx, self.k = ctx, ctx.set_size
+        self.pool = ctx.subset("train", max_pool, key="probe/pool")
+        self.train_groups = int(ctx.dataset("train").group_ids.unique().numel())
+        test_groups = int(ctx.dataset("test").group_ids.unique().numel())
+        self.test = {"image": ctx.subset("test", ctx.n, key="probe/test"),
+                     "set": ctx.set_indices("test", min(ctx.n, 4 * test_groups), self.k, distinct=False, key="probe/test")}
+        self.y_train, self.y_test = ctx.labels("train"), ctx.labels("test")
+
+    def available(self, kind: str) -> int:
+        return len(self.pool) if kind == "image" else self.train_groups
+
+    def train(self, kind: str, n: int, seed: int) -> torch.Tensor:
+        if kind == "image":
+            return self.pool[torch.randperm(len(self.pool), generator=self.ctx.generator("probe", n, seed))[:n]]
+        return self.ctx.set_indices("train", n, self.k, key=f"probe/{n}/{seed}")
+
+    def labels(self, split: str, index: torch.Tensor) -> torch.Tensor:
+        y = self.y_train if split == "train" else self.y_test
+        return y[index.view(len(index), -1)[:, 0]]
+
+
+def _summary(accs: dict, plan: Plan, seeds: int) -> dict[str, float]:
+    out = {}
+    for (kind, n), values in sorted(accs.items()):
+        out[f"{kind}/{n}"] = float(np.mean(values))
+        out[f"{kind}/{n}_std"] = float(np.std(values, ddof=1)) if len(values) > 1 else 0.0
+    counts = torch.bincount(plan.labels("test", plan.test["image"]))
+    out["chance"] = 100.0 * float(counts.max()) / float(counts.sum())
+    out["seeds"] = float(seeds)
+    return out
+
+
+def _check(kinds) -> tuple[str, ...]:
+    kinds = tuple(kinds)
+    bad = [k for k in kinds if k not in KINDS]
+    if bad or not kinds:
+        raise ValueError(f"probe kinds must be among {KINDS}, got {kinds}")
+    return kinds
+
+
+def frozen_probe(ctx: EvalContext, model_for_seed, *, sizes, seeds: int, kinds, max_pool: int,
+                 fresh: bool) -> dict[str, float]:
+    """The table for frozen codes of model_for_seed(s): one model for all seeds, or a `fresh` one per seed."""
+    num_classes = ctx.require_labels("the few-shot probe")
+    plan, accs = Plan(ctx, max_pool), defaultdict(list)
+    for s in range(seeds):
+        if fresh or s == 0:  # one model's codes are computed once and shared by its seeds
+            model = model_for_seed(s)
+            train_codes, test_codes = Codes(model, ctx, "train"), Codes(model, ctx, "test")
+        for kind in _check(kinds):
+            f_test = test_codes(plan.test[kind])
+            y_test = plan.labels("test", plan.test[kind])
+            for n in capped(sizes, plan.available(kind)):
+                idx = plan.train(kind, n, s)
+                acc = linear_probe(train_codes(idx), plan.labels("train", idx), f_test, y_test, seed=s,
+                                   num_classes=num_classes)
+                accs[(kind, n)].append(100.0 * acc)
+    return _summary(accs, plan, seeds)
+
+
+def _untrained(ctx: EvalContext, s: int) -> Model:
+    if ctx.build_untrained is None:
+        raise CapabilityError("this evaluation has no model factory to build an untrained baseline from.")
+    return ctx.build_untrained(ctx.seed * 1000 + s + 1)
+
+
+@METRICS.register("probe")
+@test_kwargs(sizes=(4, 8), seeds=2)
+def probe(ctx: EvalContext, *, sizes=SIZES, seeds: int = 3, kinds=KINDS, max_pool: int = 20000) -> dict[str, float]:
+    """Few-shot linear probe (Table 2) on the trained encoder's frozen image and set codes, test accuracy %."""
+    ctx.model.eval()
+    return frozen_probe(ctx, lambda s: ctx.model, sizes=sizes, seeds=seeds, kinds=kinds, max_pool=max_pool,
+                        fresh=False)
+
+
+@METRICS.register("probe_random")
+@test_kwargs(sizes=(4,), seeds=2)
+def probe_random(ctx: EvalContext, *, sizes=SIZES, seeds: int = 3, kinds=KINDS, max_pool: int = 20000) -> dict[str, float]:
+    """Table 2's 'random' row: the same probe on an untrained model of the same architecture."""
+    ctx.require_labels("the few-shot probe")
+    return frozen_probe(ctx, lambda s: _untrained(ctx, s), sizes=sizes, seeds=seeds, kinds=kinds, max_pool=max_pool,
+                        fresh=True)
+
+
+def _supervised_accuracy(ctx: EvalContext, model: Model, plan: Plan, kind: str, idx: torch.Tensor, *,
+                         num_classes: int, steps: int, lr: float, batch_size: int, seed: int) -> float:
+    x_train = ctx.load("train", idx.flatten()).view(*idx.view(len(idx), -1).shape, *ctx.dataset("train").image_shape)
+    y_train = plan.labels("train", idx).to(ctx.device)
+    with torch.no_grad():
+        z_dim = model.encode(ctx.to_model(x_train[:1])).mean.shape[1]
+    head = nn.Linear(z_dim, num_classes).to(ctx.device)
+    params = list(model.encoder_parameters()) if hasattr(model, "encoder_parameters") else list(model.parameters())
+    opt = torch.optim.Adam([*params, *head.parameters()], lr=lr)
+    g = torch.Generator().manual_seed(seed)
+    model.train()
+    with torch.enable_grad():
+        for _ in range(steps):
+            rows = torch.randint(len(idx), (min(batch_size, len(idx)),), generator=g)
+            x = ctx.to_model(x_train[rows])
+            loss = nn.functional.cross_entropy(head(model.encode(x if kind == "set" else x[:, 0]).mean), y_train[rows])
+            opt.zero_grad()
+            loss.backward()
+            opt.step()
+    model.eval()
+    test = plan.test[kind].view(len(plan.test[kind]), -1)
+    correct = 0
+    with torch.no_grad():
+        for s in range(0, len(test), max(1, ctx.batch_size // test.shape[1])):
+            rows = test[s:s + max(1, ctx.batch_size // test.shape[1])]
+            x = ctx.to_model(ctx.load("test", rows.flatten())).view(*rows.shape, *ctx.dataset("test").image_shape)
+            pred = head(model.encode(x if kind == "set" else x[:, 0]).mean).argmax(1).cpu()
+            correct += int((pred == plan.labels("test", rows)).sum())
+    return correct / len(test)
+
+
+@METRICS.register("probe_supervised")
+@test_kwargs(sizes=(4,), seeds=1, steps=2)
+def probe_supervised(ctx: EvalContext, *, sizes=SIZES, seeds: int = 3, kinds=KINDS, max_pool: int = 20000,
+                     steps: int = 500, lr: float = 1e-3, batch_size: int = 64) -> dict[str, float]:
+    """Table 2's 'supervised' row: a fresh encoder + linear head trained jointly on the same N examples."""
+    num_classes = ctx.require_labels("the supervised few-shot baseline")
+    plan, accs = Plan(ctx, max_pool), defaultdict(list)
+    for s in range(seeds):
+        for kind in _check(kinds):
+            for n in capped(sizes, plan.available(kind)):
+                with ctx.seeded(f"probe_supervised/{kind}/{n}/{s}"):
+                    acc = _supervised_accuracy(ctx, _untrained(ctx, s), plan, kind, plan.train(kind, n, s),
+                                               num_classes=num_classes, steps=steps, lr=lr, batch_size=batch_size,
+                                               seed=s)
+                accs[(kind, n)].append(100.0 * acc)
+    out = _summary(accs, plan, seeds)
+    out["steps"] = float(steps)
+    return out

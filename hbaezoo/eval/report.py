@@ -1,0 +1,146 @@
+"""`hbaezoo report`: one self-contained HTML page of a run (PNG images embedded as base64).
+
+Sections: loss curves from metrics.jsonl (matplotlib, Agg canvas, one panel per phase
+prefix such as critic/ or generator/), the newest grid of each mode in samples/, the eval
+table from eval/results.json when present, and the run's config.gin.
+"""
+
+from __future__ import annotations
+
+import base64
+import html
+import io
+import json
+import re
+from collections import defaultdict
+from pathlib import Path
+
+from hbaezoo.errors import CheckpointError
+
+
+def read_metrics(path: Path) -> list[dict]:
+    """Rows of metrics.jsonl; damaged lines (an interrupted write) are skipped."""
+    rows = []
+    if path.is_file():
+        for line in path.read_text().splitlines():
+            try:
+                row = json.loads(line)
+            except json.JSONDecodeError:
+                continue
+            if isinstance(row, dict) and "step" in row:
+                rows.append(row)
+    return rows
+
+
+def _img(png: bytes, alt: str) -> str:
+    return f'<img alt="{html.escape(alt)}" src="data:image/png;base64,{base64.b64encode(png).decode()}">'
+
+
+def loss_curves(rows: list[dict]) -> bytes | None:
+    """A PNG of every logged scalar against step, one panel per prefix ('critic/loss' -> critic)."""
+    groups: dict[str, dict[str, tuple[list, list]]] = defaultdict(lambda: defaultdict(lambda: ([], [])))
+    for row in rows:
+        for key, value in row.items():
+            if key in ("step", "time") or not isinstance(value, (int, float)) or key.endswith("/lr"):
+                continue
+            prefix = key.split("/")[0] if "/" in key else "other"
+            xs, ys = groups[prefix][key]
+            xs.append(row["step"])
+            ys.append(value)
+    if not groups:
+        return None
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
+    names = sorted(groups, key=lambda g: (g == "other", g))
+    fig = Figure(figsize=(6.5, 2.6 * len(names)), dpi=100)
+    FigureCanvasAgg(fig)
+    for i, name in enumerate(names, 1):
+        ax = fig.add_subplot(len(names), 1, i)
+        for key, (xs, ys) in sorted(groups[name].items()):
+            ax.plot(xs, ys, label=key, linewidth=2.0 if key.endswith("/loss") else 1.0)
+        ax.set_title(name, fontsize=10, loc="left")
+        ax.set_xlabel("step")
+        ax.grid(alpha=0.3)
+        ax.legend(fontsize=7, loc="best")
+    fig.tight_layout()
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png")
+    return buf.getvalue()
+
+
+def latest_samples(samples_dir: Path) -> dict[str, Path]:
+    """mode -> newest samples/<mode>_step<N>.png."""
+    newest: dict[str, tuple[int, Path]] = {}
+    for path in samples_dir.glob("*.png") if samples_dir.is_dir() else []:
+        m = re.fullmatch(r"(.+)_step(\d+)\.png", path.name)
+        if m and (m.group(1) not in newest or int(m.group(2)) > newest[m.group(1)][0]):
+            newest[m.group(1)] = (int(m.group(2)), path)
+    return {mode: newest[mode][1] for mode in sorted(newest)}
+
+
+def eval_table(results: dict) -> str:
+    ex = results.get("extractor", {})
+    head = (f"<p>{html.escape(str(results.get('model', '')))} at step {results.get('checkpoint_step')}; extractor "
+            f"<b>{html.escape(str(ex.get('name')))}</b> (resize {html.escape(str(ex.get('resize', 'n/a')))}; "
+            f"weights {html.escape(str(ex.get('weights', 'not loaded')))}); n {results.get('n')}, seed "
+            f"{results.get('seed')}, written {html.escape(str(results.get('created', '')))}.</p>")
+    rows = []
+    for name, entry in results.get("metrics", {}).items():
+        if entry.get("status") != "ok":
+            rows.append(f"<tr><td>{html.escape(name)}</td><td></td><td>n/a ({html.escape(entry.get('reason', ''))})</td></tr>")
+            continue
+        for i, (key, value) in enumerate(entry.get("values", {}).items()):
+            rows.append(f"<tr><td>{html.escape(name) if i == 0 else ''}</td><td>{html.escape(key)}</td>"
+                        f"<td class=num>{value:.4g}</td></tr>")
+    info = "".join(f"<li>{html.escape(k)}: {html.escape(str(v))}</li>" for k, v in results.get("info", {}).items())
+    return (head + "<table><tr><th>metric</th><th>quantity</th><th>value</th></tr>" + "".join(rows) + "</table>"
+            + (f"<ul>{info}</ul>" if info else ""))
+
+
+STYLE = """body{font-family:system-ui,sans-serif;max-width:980px;margin:2em auto;color:#222}
+img{max-width:100%;image-rendering:pixelated;border:1px solid #ddd}table{border-collapse:collapse}
+td,th{padding:2px 10px;border-bottom:1px solid #eee;text-align:left}td.num{text-align:right;font-variant-numeric:tabular-nums}
+pre{background:#f6f6f6;padding:1em;overflow:auto}h2{border-bottom:1px solid #ccc}"""
+
+
+def build_report(run_dir: str | Path) -> str:
+    run_dir = Path(run_dir)
+    if not run_dir.is_dir():
+        raise CheckpointError(f"{run_dir} is not a directory; give the run directory `hbaezoo run` wrote.")
+    head = (f"<!doctype html><html><head><meta charset=utf-8><title>hbaezoo report: {html.escape(run_dir.name)}"
+            f"</title><style>{STYLE}</style></head><body><h1>{html.escape(str(run_dir))}</h1>")
+    parts = [head]
+    rows = read_metrics(run_dir / "metrics.jsonl")
+    parts.append("<h2>Training curves</h2>")
+    png = loss_curves(rows)
+    parts.append(_img(png, "training curves") if png else "<p>No metrics.jsonl entries yet.</p>")
+    if rows:
+        parts.append(f"<p>{len(rows)} logged steps, last step {rows[-1]['step']}.</p>")
+    parts.append("<h2>Latest samples</h2>")
+    samples = latest_samples(run_dir / "samples")
+    for mode, path in samples.items():
+        parts.append(f"<h3>{html.escape(mode)} <small>({html.escape(path.name)})</small></h3>{_img(path.read_bytes(), mode)}")
+    if not samples:
+        parts.append("<p>No sample grids in samples/ yet.</p>")
+    results = run_dir / "eval" / "results.json"
+    if results.is_file():
+        parts.append("<h2>Evaluation</h2>")
+        try:
+            parts.append(eval_table(json.loads(results.read_text())))
+        except (json.JSONDecodeError, AttributeError, TypeError) as exc:
+            parts.append(f"<p>eval/results.json could not be read: {html.escape(str(exc))}</p>")
+    config = run_dir / "config.gin"
+    if config.is_file():
+        parts.append(f"<h2>Config</h2><details><summary>config.gin</summary><pre>{html.escape(config.read_text())}</pre></details>")
+    parts.append("</body></html>")
+    return "\n".join(parts)
+
+
+def write_report(run_dir: str | Path, out: str | Path | None = None) -> Path:
+    """Write the report (default RUN_DIR/report.html) and return its path."""
+    path = Path(out) if out else Path(run_dir) / "report.html"
+    text = build_report(run_dir)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text)
+    return path

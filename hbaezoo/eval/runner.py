@@ -1,0 +1,155 @@
+"""`hbaezoo eval`: run metrics on a trained run, write RUN_DIR/eval/results.json, print a table.
+
+A metric the model cannot support (a GAN has nothing to reconstruct, a dataset without
+labels has nothing to probe) raises CapabilityError and is recorded as "n/a" with the
+reason; any other error stops the evaluation, with the metrics finished so far already
+saved (results.json is rewritten after every metric).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import time
+from datetime import datetime, timezone
+from pathlib import Path
+
+import torch
+
+from hbaezoo.errors import CapabilityError, ConfigError
+from hbaezoo.eval import extractors as ext
+from hbaezoo.eval.context import EvalContext
+from hbaezoo.registry import METRICS
+
+#: What `hbaezoo eval` computes without --metrics (the supervised baseline trains models: ask for it).
+DEFAULT_METRICS = ("fid_recon", "fid_gen", "recon_mse", "diversity", "diversity_prior", "probe", "probe_random",
+                   "set_coherence")
+
+
+def metric_names(spec: str | list[str] | None) -> list[str]:
+    """'a,b' / ['a', 'b'] / 'all' / None (the defaults) -> registered metric names, checked."""
+    if spec is None or spec == "" or spec == []:
+        return [m for m in DEFAULT_METRICS if m in METRICS]
+    names = [s.strip() for s in (spec.split(",") if isinstance(spec, str) else spec) if s.strip()]
+    if names == ["all"]:
+        return METRICS.names()
+    for name in names:
+        METRICS.part(name)  # unknown names fail with the closest ones
+    return list(dict.fromkeys(names))
+
+
+def _values(name: str, out) -> dict[str, float]:
+    if not isinstance(out, dict):
+        raise TypeError(f"metric '{name}' must return dict[str, float], got {type(out).__name__}")
+    values = {}
+    for key, value in out.items():
+        value = float(value)
+        if not math.isfinite(value):
+            raise ValueError(f"metric '{name}' returned a non-finite value for '{key}': {value}")
+        values[str(key)] = value
+    return values
+
+
+def run_metric(ctx: EvalContext, name: str) -> dict:
+    """One metric as recorded in results.json: status ok + values, or status n/a + reason."""
+    start = time.perf_counter()
+    try:
+        with ctx.seeded(f"metric/{name}"):
+            values = _values(name, METRICS.get(name)(ctx))
+    except CapabilityError as exc:
+        return {"status": "n/a", "reason": str(exc), "seconds": round(time.perf_counter() - start, 3)}
+    return {"status": "ok", "values": values, "seconds": round(time.perf_counter() - start, 3)}
+
+
+def _write(path: Path, results: dict) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(f".tmp{os.getpid()}")
+    tmp.write_text(json.dumps(results, indent=2))
+    os.replace(tmp, path)
+
+
+def evaluate(run_dir, *, metrics=None, n: int = 1000, device: str = "auto", seed: int = 0, extractor: str = "auto",
+             batch_size: int = 64, bindings=(), plugins=(), use_ema: bool = True, cache: bool = True,
+             progress: bool = True, out: str | Path | None = None) -> dict:
+    """Evaluate a run directory; returns what it writes to RUN_DIR/eval/results.json (or `out`)."""
+    import gin
+    from hbaezoo import config as gin_config
+    from hbaezoo.run import load_run, recipe, versions
+
+    if n < 2:
+        raise ConfigError(f"--n must be at least 2 (FID needs two samples per set), got {n}.")
+    names = metric_names(metrics)
+    chosen = ext.choose(extractor)
+    started = time.perf_counter()
+    run_dir = Path(run_dir)
+    model, data, dataset_factory, step = load_run(run_dir, device=device, use_ema=use_ema, plugins=plugins)
+    for binding in bindings:  # metric parameters, e.g. -b "metrics.probe.seeds = 5"
+        try:
+            gin.parse_config(binding)
+        except gin_config.PARSE_ERRORS as exc:
+            raise gin_config.explain(exc, f"binding -b {binding!r}") from exc
+    model_factory, _ = recipe()
+    dev = next(model.parameters()).device
+
+    def build_untrained(init_seed: int):
+        with torch.random.fork_rng(devices=[dev] if dev.type == "cuda" else []):
+            torch.manual_seed(init_seed)
+            fresh = model_factory(image_shape=tuple(data["image_shape"]), num_classes=data["num_classes"])
+        return fresh.to(dev).eval()
+
+    ctx = EvalContext(
+        model=model, dataset_factory=dataset_factory, data=data, n=n, seed=seed, device=dev,
+        extractor_name=chosen, set_size=int(data.get("set_size") or 8), batch_size=batch_size,
+        cache_dir=ext.features_cache_dir() if cache else None, build_untrained=build_untrained, progress=progress,
+    )
+    path = Path(out) if out else run_dir / "eval" / "results.json"
+    results = {
+        "run_dir": str(run_dir),
+        "checkpoint_step": step,
+        "model": getattr(model, "display_name", type(model).__name__),
+        "seed": seed,
+        "n": n,
+        "device": str(dev),
+        "extractor": {"name": chosen, "requested": extractor},
+        "set_size": ctx.set_size,
+        "bindings": list(bindings),
+        "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "versions": versions(),
+        "metrics": {},
+        "info": ctx.info,
+    }
+    for name in names:
+        results["metrics"][name] = run_metric(ctx, name)
+        if "extractor" in ctx._memo:
+            results["extractor"].update(ctx.extractor.describe())
+        if "real" in ctx._memo:
+            results["n_real"] = len(ctx.real_images())
+        results["seconds"] = round(time.perf_counter() - started, 3)
+        _write(path, results)
+    results["path"] = str(path)
+    return results
+
+
+def table(results: dict):
+    """The results as a rich Table: metric, quantity, value."""
+    from rich.markup import escape
+    from rich.table import Table
+
+    ex = results.get("extractor", {})
+    title = (f"{results.get('model', '')} @ step {results.get('checkpoint_step')}  [dim]extractor {ex.get('name')}"
+             f"{' (resize ' + ex['resize'] + ')' if ex.get('resize') else ''}, n {results.get('n')}, "
+             f"seed {results.get('seed')}[/]")
+    t = Table(title=title, title_justify="left")
+    for column, justify in (("metric", "left"), ("quantity", "left"), ("value", "right"), ("s", "right")):
+        t.add_column(column, justify=justify)
+    for name, entry in results.get("metrics", {}).items():
+        secs = f"{entry.get('seconds', 0):.1f}"
+        if entry.get("status") != "ok":
+            t.add_row(name, "", f"[yellow]n/a[/] ({escape(entry.get('reason', ''))})", secs)
+            continue
+        for i, (key, value) in enumerate(entry["values"].items()):
+            shown = f"{value:.0f}" if value.is_integer() and abs(value) >= 1 else f"{value:.4g}"
+            t.add_row(name if i == 0 else "", key, shown, secs if i == 0 else "")
+        t.add_section()
+    return t
