@@ -29,7 +29,8 @@ class _Parser(argparse.ArgumentParser):
         raise SystemExit(EXIT_USAGE)
 
 
-def _positive(value: str) -> int:
+def positive_int(value: str) -> int:
+    """argparse type: a whole number >= 1, with a message that says what was wrong."""
     try:
         n = int(value)
     except ValueError:
@@ -116,8 +117,8 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("-b", "--binding", action="append", default=[], metavar="BINDING",
                      help="extra gin binding, e.g. -b 'models.hbae.beta = 2.0' (repeatable)")
     run.add_argument("--run-dir", help="run directory (default runs/<recipe name>)")
-    run.add_argument("--steps", type=_positive, help="train to this many steps (overrides the recipe)")
-    run.add_argument("--checkpoint-every", type=_positive, metavar="N", help="checkpoint every N steps")
+    run.add_argument("--steps", type=positive_int, help="train to this many steps (overrides the recipe)")
+    run.add_argument("--checkpoint-every", type=positive_int, metavar="N", help="checkpoint every N steps")
     plugin_arg(run)
     run.set_defaults(func=cmd_run)
 
@@ -132,8 +133,8 @@ def build_parser() -> argparse.ArgumentParser:
     smp.add_argument("run_dir")
     smp.add_argument("--mode", required=True, type=lambda m: m.replace("-", "_"),
                      choices=SAMPLERS.names(), help="|".join(n.replace("_", "-") for n in SAMPLERS.names()))
-    smp.add_argument("--n", type=_positive, default=8, help="inputs / codes / sets (default 8)")
-    smp.add_argument("--steps", type=_positive, default=6, help="Markov chain length (default 6)")
+    smp.add_argument("--n", type=positive_int, default=8, help="inputs / codes / sets (default 8)")
+    smp.add_argument("--steps", type=positive_int, default=6, help="Markov chain length (default 6)")
     smp.add_argument("--out", required=True, help="output PNG path")
     smp.add_argument("--device", default="auto")
     smp.add_argument("--seed", type=int, default=0)

@@ -2,17 +2,8 @@
 
 from __future__ import annotations
 
-import argparse
 
-
-def _positive(value: str) -> int:
-    try:
-        n = int(value)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a whole number, got {value!r}") from None
-    if n < 1:
-        raise argparse.ArgumentTypeError(f"expected a number >= 1, got {n}")
-    return n
+from hbaezoo.cli import positive_int as _positive
 
 
 def cmd_eval(args) -> int:
