@@ -12,6 +12,9 @@ by indexing, without worker processes.
 
 from __future__ import annotations
 
+import os
+from pathlib import Path
+
 import torch
 from torch.utils.data import Dataset
 
@@ -33,6 +36,12 @@ class ImageDataset(Dataset):
             "size": len(self),
             "groups": int(self.group_ids.unique().numel()) if len(self) else 0,
         }
+
+
+def cache_dir() -> Path:
+    """$XDG_CACHE_HOME/hbaezoo (default ~/.cache/hbaezoo): rendered data, file checks, features."""
+    base = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
+    return Path(base) / "hbaezoo"
 
 
 def to_float(images: torch.Tensor) -> torch.Tensor:

@@ -163,7 +163,7 @@ def check_files(name: str, root: Path, rel: np.ndarray, *, verify: bool) -> dict
     Verdicts are cached under $XDG_CACHE_HOME/hbaezoo/folder-checks, keyed by a fingerprint
     of (path, size, mtime) of every file, so only the first construction on a folder pays.
     """
-    from hbaezoo.data.shapes import cache_dir
+    from hbaezoo.data.base import cache_dir
 
     cache = cache_dir() / "folder-checks" / f"{name}-{_fingerprint(root, rel, verify)}.json"
     if cache.is_file():

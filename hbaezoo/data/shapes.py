@@ -10,23 +10,16 @@ from __future__ import annotations
 
 import hashlib
 import os
-from pathlib import Path
 
 import torch
 from safetensors.torch import load_file, save_file
 
-from hbaezoo.data.base import TensorImageDataset
+from hbaezoo.data.base import TensorImageDataset, cache_dir
 from hbaezoo.data.shapes_render import CATEGORIES, render_objects
 from hbaezoo.errors import DataError
 from hbaezoo.registry import DATASETS
 
 RENDER_VERSION = 1  # bump when the renderer's output changes, to invalidate caches
-
-
-def cache_dir() -> Path:
-    """$XDG_CACHE_HOME/hbaezoo (default ~/.cache/hbaezoo)."""
-    base = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
-    return Path(base) / "hbaezoo"
 
 
 def rendered(objects_per_category: int, views: int, resolution: int, seed: int) -> tuple[torch.Tensor, torch.Tensor]:

@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import hashlib
 import importlib.util
-import os
 from pathlib import Path
 
 import numpy as np
@@ -262,5 +261,6 @@ def build(name: str = "auto", device: torch.device | str = "cpu") -> FeatureExtr
 
 def features_cache_dir() -> Path:
     """$XDG_CACHE_HOME/hbaezoo/features (default ~/.cache/hbaezoo/features)."""
-    base = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
-    return Path(base) / "hbaezoo" / "features"
+    from hbaezoo.data.base import cache_dir
+
+    return cache_dir() / "features"

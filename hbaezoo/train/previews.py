@@ -14,17 +14,20 @@ def save_previews(trainer, batch: dict[str, torch.Tensor]) -> None:
     model = trainer.model
     was_training = model.training
     model.eval()
-    # Own RNG stream: previews must not change the training noise (exact resume).
-    with torch.random.fork_rng(devices=[trainer.device] if trainer.device.type == "cuda" else []):
-        torch.manual_seed(trainer.seed)
-        for mode in trainer.preview_modes:
-            sampler = SAMPLERS.get(mode)()
-            if sampler.needs_sets and batch["x"].ndim != 5:
-                continue
-            try:
-                with torch.no_grad():
-                    grid = sampler(model, batch["x"], n=8, steps=6)
-            except CapabilityError:
-                continue
-            save_grid(grid, trainer.run_dir / "samples" / f"{mode}_step{trainer.step:07d}.png")
-    model.train(was_training)
+    devices = [trainer.device] if trainer.device.type == "cuda" else []
+    try:
+        # Own RNG stream: previews must not change the training noise (exact resume).
+        with torch.random.fork_rng(devices=devices):
+            torch.manual_seed(trainer.seed)
+            for mode in trainer.preview_modes:
+                sampler = SAMPLERS.get(mode)()
+                if sampler.needs_sets and batch["x"].ndim != 5:
+                    continue
+                try:
+                    with torch.no_grad():
+                        grid = sampler(model, batch["x"], n=8, steps=6)
+                except CapabilityError:
+                    continue
+                save_grid(grid, trainer.run_dir / "samples" / f"{mode}_step{trainer.step:07d}.png")
+    finally:
+        model.train(was_training)
