@@ -29,6 +29,24 @@ def build(recipe: str, bindings: list[str] = ()):
     return model, dataset
 
 
+def batch_shape() -> tuple[int, int | None]:
+    """The parsed recipe's (Trainer.batch_size, Trainer.set_size); set_size is None for single images."""
+    batch_size = gin.query_parameter("Trainer.batch_size")
+    try:
+        set_size = gin.query_parameter("Trainer.set_size")
+    except ValueError:
+        set_size = None
+    return batch_size, set_size
+
+
+def first_batch(dataset, batch_size: int, set_size: int | None) -> dict[str, torch.Tensor]:
+    """Step 0's batch of the recipe's batch plan."""
+    from hbaezoo.data.batches import BatchPlan, batches
+
+    plan = BatchPlan(dataset.group_ids, batch_size=batch_size, set_size=set_size)
+    return next(batches(dataset, plan, start=0, stop=1))
+
+
 def alternate(runs: dict[str, Callable[[], float]], rounds: int = 5) -> dict[str, float]:
     """Median of each callable's returned rate over `rounds` interleaved rounds (noise hits both alike)."""
     rates: dict[str, list[float]] = {name: [] for name in runs}

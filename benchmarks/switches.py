@@ -1,77 +1,104 @@
-"""Switches that may pay: each measured against the default in alternating rounds.
+"""Switches that may pay: each measured against the defaults in alternating rounds.
 
-    python benchmarks/switches.py [--recipe hbae_shapes.gin]
+    python benchmarks/switches.py [--recipe hbae_shapes.gin ...] [--compile]
 
-channels_last, bf16 autocast, foreach vs single-tensor Adam, and (with --compile)
-torch.compile of the parts. cudnn.benchmark and pinned-memory loaders only matter
-on GPU and are reported there.
+For each recipe, images/s of `Trainer.train_step` on the recipe's batch with:
+the defaults; `channels_last` toggled; bf16
+autocast; Adam with foreach and with fused kernels; with --compile, torch.compile of
+the encoder, generator and discriminator (inductor; compile time excluded). On a GPU also
+`torch.backends.cudnn.benchmark`. Pinned-memory loaders with workers only matter for
+decoded folder datasets and are measured by data_pipeline.py.
 """
 
 from __future__ import annotations
 
 import argparse
 import copy
+import inspect
 import tempfile
 
 import torch
 
-from common import alternate, build, machine, rate
+from common import alternate, batch_shape, build, clear_gin, first_batch, machine, rate
 
 
-def trainer_rate(model, dataset, batch, seconds, **kwargs):
+def trainer_rate(model, dataset, batch, seconds, cudnn_benchmark=False, **kwargs):
+    """A callable measuring images/s of train_step on `batch` with Trainer options `kwargs`."""
     from hbaezoo.train.trainer import Trainer
 
     trainer = Trainer(copy.deepcopy(model), dataset, tempfile.mkdtemp(), steps=10**9, progress=False,
                       tensorboard=False, batch_size=batch["x"].shape[0], **kwargs)
-    if kwargs.get("channels_last"):
-        batch = {**batch, "x": batch["x"].contiguous(memory_format=torch.channels_last)}
-    trainer.train_step(batch)
-    return lambda: rate(lambda: (trainer.train_step(batch), batch["x"].shape[0])[1], seconds)
+    batch = {k: v.to(trainer.device) for k, v in batch.items()}
+    if batch["x"].ndim == 4:
+        batch["x"] = batch["x"].contiguous(memory_format=trainer.memory_format)
+    images = batch["x"][..., 0, 0, 0].numel()
+
+    def step() -> int:
+        torch.backends.cudnn.benchmark = cudnn_benchmark
+        trainer.train_step(batch)
+        if trainer.device.type == "cuda":
+            torch.cuda.synchronize()
+        return images
+
+    step(), step()  # warm-up (and compilation, for compiled parts)
+    return lambda: rate(step, seconds)
+
+
+def adam(**options):
+    """An Adam factory with the recipe's defaults but the given kernel options."""
+
+    def make(params):
+        return torch.optim.Adam(list(params), lr=2e-4, betas=(0.0, 0.9), **options)
+
+    return make
+
+
+def compiled(model):
+    model = copy.deepcopy(model)
+    for name in ("encoder", "generator", "discriminator"):
+        if hasattr(model, name):
+            setattr(model, name, torch.compile(getattr(model, name), dynamic=False))
+    return model
+
+
+def measure(recipe: str, seconds: float, rounds: int, with_compile: bool) -> None:
+    from hbaezoo.train.trainer import Trainer
+
+    clear_gin()
+    model, dataset = build(recipe)
+    batch = first_batch(dataset, *batch_shape())
+    default_layout = inspect.signature(Trainer.__init__).parameters["channels_last"].default
+    runs = {
+        "defaults": trainer_rate(model, dataset, batch, seconds),
+        f"channels_last={not default_layout}": trainer_rate(model, dataset, batch, seconds,
+                                                            channels_last=not default_layout),
+        "bf16 autocast": trainer_rate(model, dataset, batch, seconds, amp="bf16"),
+        "Adam foreach": trainer_rate(model, dataset, batch, seconds, optimizer=adam(foreach=True)),
+        "Adam fused": trainer_rate(model, dataset, batch, seconds, optimizer=adam(fused=True)),
+    }
+    if torch.cuda.is_available():
+        runs["cudnn.benchmark"] = trainer_rate(model, dataset, batch, seconds, cudnn_benchmark=True)
+    if with_compile:
+        try:
+            runs["torch.compile parts"] = trainer_rate(compiled(model), dataset, batch, seconds)
+        except Exception as error:  # report and go on: a switch that breaks training does not pay
+            print(f"  torch.compile parts: fails in training: {str(error).splitlines()[0]}")
+    result = alternate(runs, rounds=rounds)
+    print(f"{recipe} (batch {tuple(batch['x'].shape)}), median of {rounds} rounds:")
+    for name, value in result.items():
+        print(f"  {name:22s} {value:8.1f} images/s   ratio to defaults {value / result['defaults']:.3f}")
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--recipe", default="hbae_shapes.gin")
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--recipe", nargs="+", default=["hbae_shapes.gin"])
     parser.add_argument("--seconds", type=float, default=3.0)
     parser.add_argument("--rounds", type=int, default=3)
-    parser.add_argument("--compile", action="store_true")
+    parser.add_argument("--compile", action="store_true", help="also measure torch.compile (slow to compile on CPU)")
     args = parser.parse_args()
-
-    from hbaezoo.data.batches import BatchPlan, batches
-
-    model, dataset = build(args.recipe)
-    import gin
-
-    batch_size = gin.query_parameter("Trainer.batch_size")
-    batch = next(batches(dataset, BatchPlan(dataset.group_ids, batch_size=batch_size), start=0, stop=1))
-    runs = {
-        "default": trainer_rate(model, dataset, batch, args.seconds),
-        "channels_last": trainer_rate(model, dataset, batch, args.seconds, channels_last=True),
-        "bf16 autocast": trainer_rate(model, dataset, batch, args.seconds, amp="bf16"),
-    }
-    runs["foreach=False Adam"] = _single_tensor_adam(copy.deepcopy(model), dataset, batch, args.seconds)
-    if args.compile:
-        compiled = copy.deepcopy(model)
-        for name in ("encoder", "generator", "discriminator"):
-            if hasattr(compiled, name):
-                setattr(compiled, name, torch.compile(getattr(compiled, name)))
-        runs["torch.compile parts"] = trainer_rate(compiled, dataset, batch, args.seconds)
-    result = alternate(runs, rounds=args.rounds)
-    print(f"machine: {machine()}  recipe: {args.recipe}")
-    for name, value in result.items():
-        print(f"  {name:22s} {value:8.1f} images/s   ratio to default {value / result['default']:.3f}")
-
-
-def _single_tensor_adam(model, dataset, batch, seconds):
-    from hbaezoo.train.trainer import Trainer
-
-    def adam(params):
-        return torch.optim.Adam(list(params), lr=2e-4, betas=(0.0, 0.9), foreach=False)
-
-    trainer = Trainer(model, dataset, tempfile.mkdtemp(), steps=10**9, progress=False, tensorboard=False,
-                      batch_size=batch["x"].shape[0], optimizer=adam)
-    trainer.train_step(batch)
-    return lambda: rate(lambda: (trainer.train_step(batch), batch["x"].shape[0])[1], seconds)
+    print(f"machine: {machine()}")
+    for recipe in args.recipe:
+        measure(recipe, args.seconds, args.rounds, args.compile)
 
 
 if __name__ == "__main__":

@@ -126,6 +126,7 @@ def _load_script(path: Path) -> torch.jit.ScriptModule:
 
 class _Inception(FeatureExtractor):
     dim = 2048
+    version = 2  # 2: channels_last input (1.2x on CPU; features change by ~1e-5)
 
     def __init__(self, path: Path, resize: str) -> None:
         super().__init__()
@@ -142,7 +143,7 @@ class _Inception(FeatureExtractor):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         x255 = (_rgb(x).float().clamp(-1, 1) + 1) * 127.5
-        x = (resize_299(x255, self.resize) - 128) / 128
+        x = ((resize_299(x255, self.resize) - 128) / 128).contiguous(memory_format=torch.channels_last)
         # Plain execution: the profiling executor would re-specialise for every batch shape.
         with torch.jit.optimized_execution(False):
             return self.pool3(x).reshape(x.shape[0], 2048).float()

@@ -76,7 +76,7 @@ class Trainer:
         ema_decay: float | None = None,
         device: str = "auto",
         amp: str | None = None,
-        channels_last: bool = False,
+        channels_last: bool = True,
         sync_batchnorm: bool = False,
         num_workers: int = 0,
         log_every: int = 10,
