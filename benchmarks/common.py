@@ -6,11 +6,12 @@ import os
 import statistics
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
+
+import torch
 
 import gin
-import torch
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
@@ -20,7 +21,8 @@ def build(recipe: str, bindings: list[str] = ()):
     """(model, dataset, gin-configured Trainer kwargs) of a recipe, without a run dir."""
     import hbaezoo  # noqa: F401
     from hbaezoo import config
-    from hbaezoo.run import build_model, recipe as recipe_parts
+    from hbaezoo.run import build_model
+    from hbaezoo.run import recipe as recipe_parts
 
     config.parse([REPO / "gin" / recipe], list(bindings))
     model_factory, dataset_factory = recipe_parts()

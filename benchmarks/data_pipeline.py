@@ -13,7 +13,6 @@ import tempfile
 from pathlib import Path
 
 import torch
-
 from common import build, machine, rate
 
 
@@ -39,7 +38,6 @@ def main() -> None:
     args = parser.parse_args()
 
     import gin
-
     from hbaezoo.data.folders import VGGFace2
     from hbaezoo.train.trainer import Trainer
 

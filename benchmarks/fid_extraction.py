@@ -20,9 +20,8 @@ from pathlib import Path
 
 import numpy as np
 import torch
-from PIL import Image
-
 from common import alternate, build, machine
+from PIL import Image
 
 
 def write_folder(images: torch.Tensor, folder: Path) -> Path:

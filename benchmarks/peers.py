@@ -34,11 +34,10 @@ import types
 os.environ.setdefault("TQDM_DISABLE", "1")  # pythae's progress bars; ours are off too
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
-import torch  # noqa: E402
-import torchvision  # noqa: E402,F401  (torchvision before any TensorFlow: the reverse order segfaults in triton)
-import torch.nn.functional as F  # noqa: E402
-
-from common import alternate, build, clear_gin, machine  # noqa: E402
+import torch
+import torch.nn.functional as F
+import torchvision  # noqa: F401  (torchvision before any TensorFlow: the reverse order segfaults in triton)
+from common import alternate, build, clear_gin, machine
 
 MISSING = (
     "benchmarks/peers.py needs pythae and torch-mimicry, which hbaezoo does not depend on. "
@@ -57,8 +56,8 @@ def import_peers():
     sys.modules.setdefault("torch._six", six)
     if importlib.util.find_spec("tensorflow") is None:
         sys.modules["tensorflow"] = types.ModuleType("tensorflow")
-    import torch._dynamo  # noqa: F401  (loaded before TensorFlow, see above)
     import pythae  # noqa: F401
+    import torch._dynamo  # noqa: F401  (loaded before TensorFlow, see above)
     import torch_mimicry  # noqa: F401
     from pythae.trainers import BaseTrainer  # noqa: F401  (creates pythae's loggers, silenced below)
 
@@ -218,7 +217,6 @@ def _quietly(fn):
 def optimiser_settings(group: str) -> tuple[float, tuple[float, float]]:
     """The recipe's Adam learning rate and betas for a parameter group (gin scope)."""
     import gin
-
     from hbaezoo.registry import OPTIMIZERS
 
     with gin.config_scope(group):

@@ -11,7 +11,6 @@ import argparse
 import tempfile
 
 import torch
-
 from common import build, machine, rate
 
 

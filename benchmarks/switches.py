@@ -18,7 +18,6 @@ import inspect
 import tempfile
 
 import torch
-
 from common import alternate, batch_shape, build, clear_gin, first_batch, machine, rate
 
 

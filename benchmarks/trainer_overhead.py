@@ -12,9 +12,8 @@ import copy
 import tempfile
 
 import torch
-from einops import repeat
-
 from common import alternate, build, machine, rate
+from einops import repeat
 
 
 def hand_written(model, batch_fn, lr_critic=4e-4, lr_gen=2e-4):

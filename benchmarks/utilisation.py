@@ -13,9 +13,8 @@ import tempfile
 import time
 
 import torch
-from torch.utils.flop_counter import FlopCounterMode
-
 from common import build, machine
+from torch.utils.flop_counter import FlopCounterMode
 
 
 def matmul_flops(n: int = 2048, repeat: int = 10) -> float:
@@ -34,7 +33,6 @@ def main() -> None:
     args = parser.parse_args()
 
     import gin
-
     from hbaezoo.data.batches import BatchPlan, batches
     from hbaezoo.train.trainer import Trainer
 

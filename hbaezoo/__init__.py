@@ -2,9 +2,9 @@
 
 __version__ = "0.1.0"
 
-from hbaezoo import components, data, models, sampling  # noqa: E402,F401  (import registers the core parts)
-from hbaezoo import eval as _eval  # noqa: E402,F401  (registers metrics and feature extractors)
-from hbaezoo.plugins import load_plugins  # noqa: E402
-from hbaezoo.registry import REGISTRIES, registry  # noqa: E402
+from hbaezoo import components, data, models, sampling  # noqa: F401  (import registers the core parts)
+from hbaezoo import eval as _eval  # noqa: F401  (registers metrics and feature extractors)
+from hbaezoo.plugins import load_plugins
+from hbaezoo.registry import REGISTRIES, registry
 
-__all__ = ["REGISTRIES", "load_plugins", "registry", "__version__"]
+__all__ = ["REGISTRIES", "__version__", "load_plugins", "registry"]

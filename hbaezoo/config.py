@@ -11,7 +11,6 @@ import tokenize
 from pathlib import Path
 
 import gin
-
 from hbaezoo.errors import ConfigError
 from hbaezoo.registry import suggest
 

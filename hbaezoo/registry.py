@@ -13,11 +13,11 @@ import contextlib
 import contextvars
 import difflib
 import inspect
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from typing import Any, Callable, Iterator
+from typing import Any
 
 import gin
-
 from hbaezoo.errors import RegistryError
 
 # Which plugin is being imported right now; parts registered meanwhile belong to it.

@@ -17,8 +17,9 @@ from __future__ import annotations
 
 import copy
 import io
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import Any
 
 import torch
 from torch import nn
@@ -258,7 +259,16 @@ def tiny_model(factory, sizes: Sizes, **overrides) -> nn.Module:
     """A model built from small core parts for whichever part slots its constructor has."""
     import inspect
 
-    from hbaezoo.registry import ADVERSARIAL_LOSSES, DISCRIMINATORS, DIVERGENCES, ENCODERS, GENERATORS, HEADS, POOLERS, REGULARISERS
+    from hbaezoo.registry import (
+        ADVERSARIAL_LOSSES,
+        DISCRIMINATORS,
+        DIVERGENCES,
+        ENCODERS,
+        GENERATORS,
+        HEADS,
+        POOLERS,
+        REGULARISERS,
+    )
 
     slots = {
         "encoder": lambda **kw: ENCODERS.get("resnet")(width=8, **kw),

@@ -5,8 +5,8 @@ import pytest
 # Tests never render into the user's cache; one session-wide folder is reused across tests.
 os.environ.setdefault("XDG_CACHE_HOME", os.path.join(os.path.dirname(__file__), "..", ".pytest_cache", "xdg"))
 
-import hbaezoo  # noqa: E402,F401  (registers core parts)
-from hbaezoo.plugins import load_plugins  # noqa: E402
+import hbaezoo  # noqa: F401  (registers core parts)
+from hbaezoo.plugins import load_plugins
 
 load_plugins()
 

@@ -1,4 +1,6 @@
 """Datasets; importing this package registers them."""
 
-from hbaezoo.data import shapes  # noqa: F401
-from hbaezoo.data import folders  # noqa: F401
+from hbaezoo.data import (
+    folders,  # noqa: F401
+    shapes,  # noqa: F401
+)

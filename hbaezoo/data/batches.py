@@ -8,7 +8,7 @@ with replacement ('replace') or never drawn ('skip'), and the plan says how many
 
 from __future__ import annotations
 
-from typing import Iterator
+from collections.abc import Iterator
 
 import torch
 from torch.utils.data import DataLoader, Sampler, default_collate

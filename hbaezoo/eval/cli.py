@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-
 from hbaezoo.cli import positive_int as _positive
 
 

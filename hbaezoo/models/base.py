@@ -10,8 +10,8 @@ clearly that the model lacks them.
 from __future__ import annotations
 
 import inspect
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
 
 import torch
 from einops import rearrange

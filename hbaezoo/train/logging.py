@@ -59,7 +59,7 @@ class TrainProgress:
         )
         self.task = self.progress.add_task("train", total=total, completed=start, speed="", losses="")
 
-    def __enter__(self) -> "TrainProgress":
+    def __enter__(self) -> TrainProgress:
         self.progress.__enter__()
         return self
 

@@ -16,11 +16,11 @@ from contextlib import nullcontext
 from pathlib import Path
 from typing import Any
 
-import gin
-from rich.markup import escape
 import numpy as np
 import torch
+from rich.markup import escape
 
+import gin
 from hbaezoo.console import err_console
 from hbaezoo.data.base import ImageDataset
 from hbaezoo.data.batches import BatchPlan, batches

@@ -6,9 +6,8 @@ from torch import nn
 
 from hbaezoo.components.divergences import MMD, kl_to_standard_normal, mmd
 from hbaezoo.components.posterior import Posterior
-from hbaezoo.registry import ADVERSARIAL_LOSSES
+from hbaezoo.registry import ADVERSARIAL_LOSSES, MODELS
 from hbaezoo.testing import Sizes, tiny_model
-from hbaezoo.registry import MODELS
 
 
 @pytest.mark.parametrize("name", ADVERSARIAL_LOSSES.names())

@@ -21,7 +21,7 @@ from hbaezoo.cli import build_parser
 
 REPO = Path(__file__).resolve().parents[2]
 DOC = REPO / "docs" / "plugins.md"
-BLOCK = re.compile(r"(?:^<!-- file: (?P<path>\S+) -->\n)?^```(?P<lang>\w*)\n(?P<body>.*?)^```$", re.S | re.M)
+BLOCK = re.compile(r"(?:^<!-- file: (?P<path>\S+) -->\n)?^```(?P<lang>\w*)\n(?P<body>.*?)^```$", re.DOTALL | re.MULTILINE)
 
 PACKAGE = "hbaezoo-deepsets"
 MODULE = "hbaezoo_deepsets"

@@ -2,18 +2,18 @@
 
 import functools
 
-import gin
 import pytest
 import torch
+from hbaezoo_set_attention import AttentionPooler, usable_heads
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+import gin
 import hbaezoo  # noqa: F401  (registers the core parts the gin test wires in)
 from hbaezoo import config
 from hbaezoo.errors import ConfigError
 from hbaezoo.registry import MODELS, POOLERS
 from hbaezoo.testing import Sizes, check_part
-from hbaezoo_set_attention import AttentionPooler, usable_heads
 
 
 def test_passes_pooler_checks():
