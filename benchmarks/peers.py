@@ -1,6 +1,6 @@
 """Against peers: whole training runs by hbaezoo's trainer vs pythae's and torch-mimicry's, identical nets.
 
-    bash benchmarks/peers.sh [--steps 30] [--rounds 3] [--only vae gan cgan]
+    bash benchmarks/peers.sh [--steps 30] [--rounds 5] [--only vae gan cgan]
 
 (`peers.sh` makes `.venv-peers` with pythae and torch-mimicry, which are never hbaezoo
 dependencies, then runs this file.) Each peer trains *the same network objects* that the
@@ -261,15 +261,13 @@ COMPARISONS = {
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--steps", type=int, default=30, help="training steps per timed run")
-    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--only", nargs="+", choices=sorted(COMPARISONS), default=list(COMPARISONS))
     args = parser.parse_args()
     import_peers()
-    import pythae
-    import torch_mimicry
+    from importlib.metadata import version
 
-    print(f"machine: {machine()}; pythae {pythae.__version__ if hasattr(pythae, '__version__') else '?'}, "
-          f"torch-mimicry {torch_mimicry.__version__ if hasattr(torch_mimicry, '__version__') else '?'}")
+    print(f"machine: {machine()}; pythae {version('pythae')}, torch-mimicry {version('torch-mimicry')}")
     for name in args.only:
         recipe, bindings = COMPARISONS[name]
         compare(name, recipe, bindings, args.steps, args.rounds)
