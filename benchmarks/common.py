@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import statistics
 import sys
+import tempfile
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -47,6 +48,15 @@ def first_batch(dataset, batch_size: int, set_size: int | None) -> dict[str, tor
 
     plan = BatchPlan(dataset.group_ids, batch_size=batch_size, set_size=set_size)
     return next(batches(dataset, plan, start=0, stop=1))
+
+
+def step_trainer(model, dataset, batch_size: int, set_size: int | None, **options):
+    """A Trainer for timing train_step alone (no run dir use, no progress) and step 0's batch, placed."""
+    from hbaezoo.train.trainer import Trainer
+
+    trainer = Trainer(model, dataset, tempfile.mkdtemp(), steps=10**9, batch_size=batch_size, set_size=set_size,
+                      progress=False, tensorboard=False, **options)
+    return trainer, trainer.place(first_batch(dataset, batch_size, set_size))
 
 
 def alternate(runs: dict[str, Callable[[], float]], rounds: int = 5) -> dict[str, float]:

@@ -13,7 +13,7 @@ import tempfile
 from pathlib import Path
 
 import torch
-from common import build, machine, rate
+from common import batch_shape, build, machine, rate, step_trainer
 
 
 def delivered(dataset, batch_size, set_size, workers, seconds) -> float:
@@ -37,18 +37,11 @@ def main() -> None:
     parser.add_argument("--folder-workers", type=int, default=2)
     args = parser.parse_args()
 
-    import gin
     from hbaezoo.data.folders import VGGFace2
-    from hbaezoo.train.trainer import Trainer
 
-    model, dataset = build(args.recipe, ["Trainer.progress = False"])
-    batch_size = gin.query_parameter("Trainer.batch_size")
-    set_size = gin.query_parameter("Trainer.set_size") if "Trainer.set_size" in gin.config_str() else None
-    trainer = Trainer(model, dataset, tempfile.mkdtemp(), steps=10**9, batch_size=batch_size, set_size=set_size,
-                      progress=False, tensorboard=False)
-    from hbaezoo.data.batches import BatchPlan, batches
-
-    fixed = next(batches(dataset, BatchPlan(dataset.group_ids, batch_size=batch_size, set_size=set_size), start=0, stop=1))
+    model, dataset = build(args.recipe)
+    batch_size, set_size = batch_shape()
+    trainer, fixed = step_trainer(model, dataset, batch_size, set_size)
     consumed = rate(lambda: (trainer.train_step(fixed), fixed["x"][..., 0, 0, 0].numel())[1], args.seconds)
 
     shapes = delivered(dataset, batch_size, set_size, 0, args.seconds)

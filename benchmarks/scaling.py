@@ -8,20 +8,14 @@ Batches hold 64 images throughout (64 images, or 64/K sets of K), so rows compar
 from __future__ import annotations
 
 import argparse
-import tempfile
 
 import torch
-from common import build, machine, rate
+from common import build, machine, rate, step_trainer
 
 
 def images_per_second(recipe, bindings, batch_size, set_size, seconds):
-    from hbaezoo.data.batches import BatchPlan, batches
-    from hbaezoo.train.trainer import Trainer
-
     model, dataset = build(recipe, bindings)
-    trainer = Trainer(model, dataset, tempfile.mkdtemp(), steps=10**9, batch_size=batch_size, set_size=set_size,
-                      progress=False, tensorboard=False)
-    batch = next(batches(dataset, BatchPlan(dataset.group_ids, batch_size=batch_size, set_size=set_size), start=0, stop=1))
+    trainer, batch = step_trainer(model, dataset, batch_size, set_size)
     trainer.train_step(batch)
     return rate(lambda: (trainer.train_step(batch), batch_size * (set_size or 1))[1], seconds)
 

@@ -15,21 +15,14 @@ from __future__ import annotations
 import argparse
 import copy
 import inspect
-import tempfile
 
 import torch
-from common import alternate, batch_shape, build, clear_gin, first_batch, machine, rate
+from common import alternate, batch_shape, build, clear_gin, machine, rate, step_trainer
 
 
-def trainer_rate(model, dataset, batch, seconds, cudnn_benchmark=False, **kwargs):
-    """A callable measuring images/s of train_step on `batch` with Trainer options `kwargs`."""
-    from hbaezoo.train.trainer import Trainer
-
-    trainer = Trainer(copy.deepcopy(model), dataset, tempfile.mkdtemp(), steps=10**9, progress=False,
-                      tensorboard=False, batch_size=batch["x"].shape[0], **kwargs)
-    batch = {k: v.to(trainer.device) for k, v in batch.items()}
-    if batch["x"].ndim == 4:
-        batch["x"] = batch["x"].contiguous(memory_format=trainer.memory_format)
+def trainer_rate(model, dataset, seconds, cudnn_benchmark=False, **options):
+    """A callable measuring images/s of train_step on the recipe's first batch with Trainer `options`."""
+    trainer, batch = step_trainer(copy.deepcopy(model), dataset, *batch_shape(), **options)
     images = batch["x"][..., 0, 0, 0].numel()
 
     def step() -> int:
@@ -65,25 +58,24 @@ def measure(recipe: str, seconds: float, rounds: int, with_compile: bool) -> Non
 
     clear_gin()
     model, dataset = build(recipe)
-    batch = first_batch(dataset, *batch_shape())
     default_layout = inspect.signature(Trainer.__init__).parameters["channels_last"].default
     runs = {
-        "defaults": trainer_rate(model, dataset, batch, seconds),
-        f"channels_last={not default_layout}": trainer_rate(model, dataset, batch, seconds,
+        "defaults": trainer_rate(model, dataset, seconds),
+        f"channels_last={not default_layout}": trainer_rate(model, dataset, seconds,
                                                             channels_last=not default_layout),
-        "bf16 autocast": trainer_rate(model, dataset, batch, seconds, amp="bf16"),
-        "Adam foreach": trainer_rate(model, dataset, batch, seconds, optimizer=adam(foreach=True)),
-        "Adam fused": trainer_rate(model, dataset, batch, seconds, optimizer=adam(fused=True)),
+        "bf16 autocast": trainer_rate(model, dataset, seconds, amp="bf16"),
+        "Adam foreach": trainer_rate(model, dataset, seconds, optimizer=adam(foreach=True)),
+        "Adam fused": trainer_rate(model, dataset, seconds, optimizer=adam(fused=True)),
     }
     if torch.cuda.is_available():
-        runs["cudnn.benchmark"] = trainer_rate(model, dataset, batch, seconds, cudnn_benchmark=True)
+        runs["cudnn.benchmark"] = trainer_rate(model, dataset, seconds, cudnn_benchmark=True)
     if with_compile:
         try:
-            runs["torch.compile parts"] = trainer_rate(compiled(model), dataset, batch, seconds)
-        except Exception as error:  # report and go on: a switch that breaks training does not pay
+            runs["torch.compile parts"] = trainer_rate(compiled(model), dataset, seconds)
+        except Exception as error:  # noqa: BLE001  report and go on: a switch that breaks training does not pay
             print(f"  torch.compile parts: fails in training: {str(error).splitlines()[0]}")
     result = alternate(runs, rounds=rounds)
-    print(f"{recipe} (batch {tuple(batch['x'].shape)}), median of {rounds} rounds:")
+    print(f"{recipe} (batch {batch_shape()}), median of {rounds} rounds:")
     for name, value in result.items():
         print(f"  {name:22s} {value:8.1f} images/s   ratio to defaults {value / result['defaults']:.3f}")
 

@@ -12,7 +12,7 @@ import copy
 import tempfile
 
 import torch
-from common import alternate, build, machine, rate
+from common import alternate, batch_shape, build, machine, rate
 from einops import repeat
 
 
@@ -68,32 +68,30 @@ def main() -> None:
     from hbaezoo.train.trainer import Trainer
 
     model, dataset = build(args.recipe, args.binding)
-    import gin
-
-    set_size = gin.query_parameter("Trainer.set_size") if "set_size" in gin.config_str() else None
-    batch_size = gin.query_parameter("Trainer.batch_size")
+    batch_size, set_size = batch_shape()
+    trainer = Trainer(copy.deepcopy(model), dataset, tempfile.mkdtemp(), steps=10**9, batch_size=batch_size,
+                      set_size=set_size, progress=False, tensorboard=False)
+    # Both loops get the same batches in the trainer's memory layout (as Trainer.fit feeds them), and the
+    # hand-written loop's nets the same layout: what is measured is the loop, not channels_last.
     plan = BatchPlan(dataset.group_ids, batch_size=batch_size, set_size=set_size)
     fixed = [next(batches(dataset, plan, start=s, stop=s + 1))["x"] for s in range(4)]
+    fixed = [x.contiguous(memory_format=trainer.memory_format) if x.ndim == 4 else x for x in fixed]
     counter = iter(range(10**9))
 
     def next_batch():
         return fixed[next(counter) % 4]
-
-    ours = copy.deepcopy(model)
-    trainer = Trainer(ours, dataset, tempfile.mkdtemp(), steps=10**9, batch_size=batch_size, set_size=set_size,
-                      progress=False, tensorboard=False)
 
     def trainer_step() -> int:
         x = next_batch()
         trainer.train_step({"x": x, "y": torch.zeros(x.shape[0], dtype=torch.long)})
         return x.shape[0] * (x.shape[1] if x.ndim == 5 else 1)
 
-    minimal = hand_written(copy.deepcopy(model), next_batch)
+    minimal = hand_written(copy.deepcopy(model).to(memory_format=trainer.memory_format), next_batch)
     trainer_step(), minimal()  # warm-up
     result = alternate({"hbaezoo": lambda: rate(trainer_step, args.seconds),
                         "hand-written": lambda: rate(minimal, args.seconds)}, rounds=args.rounds)
     print(f"machine: {machine()}")
-    print(f"recipe: {args.recipe} (batch {batch_size}, set size {set_size})")
+    print(f"recipe: {args.recipe} (batch {batch_size}, set size {set_size}, {trainer.memory_format})")
     for name, value in result.items():
         print(f"  {name:13s} {value:8.1f} images/s (median of {args.rounds} rounds)")
     print(f"ratio hbaezoo / hand-written: {result['hbaezoo'] / result['hand-written']:.3f}")

@@ -9,11 +9,10 @@ in the same run with a large float32 matrix product.
 from __future__ import annotations
 
 import argparse
-import tempfile
 import time
 
 import torch
-from common import build, machine
+from common import batch_shape, build, machine, step_trainer
 from torch.utils.flop_counter import FlopCounterMode
 
 
@@ -32,16 +31,8 @@ def main() -> None:
     parser.add_argument("--steps", type=int, default=10)
     args = parser.parse_args()
 
-    import gin
-    from hbaezoo.data.batches import BatchPlan, batches
-    from hbaezoo.train.trainer import Trainer
-
     model, dataset = build(args.recipe)
-    batch_size = gin.query_parameter("Trainer.batch_size")
-    set_size = gin.query_parameter("Trainer.set_size") if "Trainer.set_size" in gin.config_str() else None
-    trainer = Trainer(model, dataset, tempfile.mkdtemp(), steps=10**9, batch_size=batch_size, set_size=set_size,
-                      progress=False, tensorboard=False)
-    batch = next(batches(dataset, BatchPlan(dataset.group_ids, batch_size=batch_size, set_size=set_size), start=0, stop=1))
+    trainer, batch = step_trainer(model, dataset, *batch_shape())
     with FlopCounterMode(display=False) as counter:
         trainer.train_step(batch)
     flops = counter.get_total_flops()

@@ -203,6 +203,13 @@ class Trainer:
         dtype = torch.bfloat16 if self.amp == "bf16" else torch.float16
         return torch.autocast(self.device.type, dtype=dtype)
 
+    def place(self, batch: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+        """A batch from the loader on the trainer's device, images in its memory layout."""
+        batch = {k: v.to(self.device, non_blocking=True) for k, v in batch.items()}
+        if batch["x"].ndim == 4:
+            batch["x"] = batch["x"].contiguous(memory_format=self.memory_format)
+        return batch
+
     def train_step(self, batch: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
         """Run every phase once on `batch`; returns detached logs (skipped phases log `skipped`)."""
         logs: dict[str, torch.Tensor] = {}
@@ -272,10 +279,7 @@ class Trainer:
                                  num_workers=self.num_workers, pin_memory=self.device.type == "cuda")
                 window_start, window_steps = time.perf_counter(), 0
                 for batch in stream:
-                    batch = {k: v.to(self.device, non_blocking=True) for k, v in batch.items()}
-                    if batch["x"].ndim == 4:
-                        batch["x"] = batch["x"].contiguous(memory_format=self.memory_format)
-                    logs = self.train_step(batch)
+                    logs = self.train_step(self.place(batch))
                     self.step += 1
                     window_steps += 1
                     if self.step % self.log_every == 0 or self.step == self.steps:
