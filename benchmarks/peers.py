@@ -54,11 +54,17 @@ def import_peers():
     six = types.ModuleType("torch._six")
     six.PY3, six.string_classes = True, (str, bytes)
     sys.modules.setdefault("torch._six", six)
-    if importlib.util.find_spec("tensorflow") is None:
-        sys.modules["tensorflow"] = types.ModuleType("tensorflow")
     import pythae  # noqa: F401
     import torch._dynamo  # noqa: F401  (loaded before TensorFlow, see above)
+    import torch.utils.tensorboard  # noqa: F401  (looks for TensorFlow itself: must not meet the stand-in)
+
+    stand_in = importlib.util.find_spec("tensorflow") is None
+    if stand_in:
+        sys.modules["tensorflow"] = types.ModuleType("tensorflow")
     import torch_mimicry  # noqa: F401
+
+    if stand_in:
+        del sys.modules["tensorflow"]  # mimicry holds it; anything imported later must see TF absent
     from pythae.trainers import BaseTrainer  # noqa: F401  (creates pythae's loggers, silenced below)
 
     for name in list(logging.root.manager.loggerDict):
