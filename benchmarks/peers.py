@@ -1,6 +1,6 @@
 """Against peers: whole training runs by hbaezoo's trainer vs pythae's and torch-mimicry's, identical nets.
 
-    bash benchmarks/peers.sh [--steps 30] [--rounds 5] [--only vae gan cgan]
+    bash benchmarks/peers.sh [--steps 30] [--rounds 5] [--only vae gan cgan] [-b BINDING]
 
 (`peers.sh` makes `.venv-peers` with pythae and torch-mimicry, which are never hbaezoo
 dependencies, then runs this file.) Each peer trains *the same network objects* that the
@@ -55,7 +55,7 @@ def import_peers():
     six.PY3, six.string_classes = True, (str, bytes)
     sys.modules.setdefault("torch._six", six)
     import pythae  # noqa: F401
-    import torch._dynamo  # noqa: F401  (loaded before TensorFlow, see above)
+    import torch._dynamo
     import torch.utils.tensorboard  # noqa: F401  (looks for TensorFlow itself: must not meet the stand-in)
 
     stand_in = importlib.util.find_spec("tensorflow") is None
@@ -268,6 +268,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--steps", type=int, default=30, help="training steps per timed run")
     parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument("-b", "--binding", action="append", default=[],
+                        help="gin binding for the hbaezoo side, e.g. -b 'Trainer.channels_last = False'")
     parser.add_argument("--only", nargs="+", choices=sorted(COMPARISONS), default=list(COMPARISONS))
     args = parser.parse_args()
     import_peers()
@@ -276,7 +278,7 @@ def main() -> None:
     print(f"machine: {machine()}; pythae {version('pythae')}, torch-mimicry {version('torch-mimicry')}")
     for name in args.only:
         recipe, bindings = COMPARISONS[name]
-        compare(name, recipe, bindings, args.steps, args.rounds)
+        compare(name, recipe, [*bindings, *args.binding], args.steps, args.rounds)
 
 
 if __name__ == "__main__":
