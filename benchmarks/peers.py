@@ -223,6 +223,7 @@ def _quietly(fn):
 def optimiser_settings(group: str) -> tuple[float, tuple[float, float]]:
     """The recipe's Adam learning rate and betas for a parameter group (gin scope)."""
     import gin
+
     from hbaezoo.registry import OPTIMIZERS
 
     with gin.config_scope(group):

@@ -4,8 +4,8 @@
 
 For each recipe, images/s of `Trainer.train_step` on the recipe's batch with:
 the defaults; `channels_last` toggled; bf16
-autocast; Adam with foreach and with fused kernels; with --compile, torch.compile of
-the encoder, generator and discriminator (inductor; compile time excluded). On a GPU also
+autocast; Adam with foreach and with fused kernels; with --compile, `Trainer.compile`
+(torch.compile of every part; compile time excluded). On a GPU also
 `torch.backends.cudnn.benchmark`. Pinned-memory loaders with workers only matter for
 decoded folder datasets and are measured by data_pipeline.py.
 """
@@ -45,14 +45,6 @@ def adam(**options):
     return make
 
 
-def compiled(model):
-    model = copy.deepcopy(model)
-    for name in ("encoder", "generator", "discriminator"):
-        if hasattr(model, name):
-            setattr(model, name, torch.compile(getattr(model, name), dynamic=False))
-    return model
-
-
 def measure(recipe: str, seconds: float, rounds: int, with_compile: bool) -> None:
     from hbaezoo.train.trainer import Trainer
 
@@ -70,10 +62,12 @@ def measure(recipe: str, seconds: float, rounds: int, with_compile: bool) -> Non
     if torch.cuda.is_available():
         runs["cudnn.benchmark"] = trainer_rate(model, dataset, seconds, cudnn_benchmark=True)
     if with_compile:
+        from hbaezoo.errors import ConfigError
+
         try:
-            runs["torch.compile parts"] = trainer_rate(compiled(model), dataset, seconds)
-        except Exception as error:  # noqa: BLE001  report and go on: a switch that breaks training does not pay
-            print(f"  torch.compile parts: fails in training: {str(error).splitlines()[0]}")
+            runs["Trainer.compile"] = trainer_rate(model, dataset, seconds, compile=True)
+        except ConfigError as error:  # a switch that breaks training does not pay
+            print(f"  Trainer.compile: refused: {error}")
     result = alternate(runs, rounds=rounds)
     print(f"{recipe} (batch {batch_shape()}), median of {rounds} rounds:")
     for name, value in result.items():

@@ -11,6 +11,7 @@ import tokenize
 from pathlib import Path
 
 import gin
+
 from hbaezoo.errors import ConfigError
 from hbaezoo.registry import suggest
 

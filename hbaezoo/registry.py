@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import gin
+
 from hbaezoo.errors import RegistryError
 
 # Which plugin is being imported right now; parts registered meanwhile belong to it.

@@ -12,9 +12,9 @@ import json
 from pathlib import Path
 from typing import Any
 
+import gin
 import torch
 
-import gin
 import hbaezoo
 from hbaezoo import config as gin_config
 from hbaezoo.errors import CheckpointError, ConfigError, HbaezooError

@@ -74,6 +74,7 @@ def evaluate(run_dir, *, metrics=None, n: int = 1000, device: str = "auto", seed
              progress: bool = True, out: str | Path | None = None) -> dict:
     """Evaluate a run directory; returns what it writes to RUN_DIR/eval/results.json (or `out`)."""
     import gin
+
     from hbaezoo import config as gin_config
     from hbaezoo.run import load_run, recipe, versions
 

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
+import gin
 import torch
 import torch.nn.functional as F
 from einops import rearrange
 
-import gin
 from hbaezoo.errors import ConfigError
 from hbaezoo.models.adversarial import ConditionalAdversarial
 from hbaezoo.models.base import Batch

@@ -8,10 +8,10 @@ A single image is a set of one, so Set-HBAE is the same model fed sets.
 
 from __future__ import annotations
 
+import gin
 import torch
 from einops import rearrange, repeat
 
-import gin
 from hbaezoo.models.adversarial import ConditionalAdversarial
 from hbaezoo.models.base import Batch, Encodes, as_set, build
 from hbaezoo.registry import MODELS

@@ -7,10 +7,10 @@ cost plus λ·MMD. Both are the same assembly with another divergence and head.
 
 from __future__ import annotations
 
+import gin
 import torch
 from einops import repeat
 
-import gin
 from hbaezoo.models.base import Batch, Encodes, Model, Phase, as_set, build
 from hbaezoo.registry import MODELS
 

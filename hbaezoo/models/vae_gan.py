@@ -10,10 +10,10 @@ and φ(x̂) instead of pixels, Larsen et al.'s "learned similarity".
 
 from __future__ import annotations
 
+import gin
 import torch
 from einops import repeat
 
-import gin
 from hbaezoo.components.adversarial import LinearLoss
 from hbaezoo.models.base import Batch, Phase, as_set, build
 from hbaezoo.models.vae import VAE

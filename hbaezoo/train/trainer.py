@@ -2,7 +2,7 @@
 
 Per step, for each phase the model lists: only that phase's group requires grad, its
 optimizer steps on `phase.loss(batch)`. Around the loop: optimizers and schedules per
-group (gin-scoped by group name), EMA of the generator, device/AMP/channels_last,
+group (gin-scoped by group name), EMA of the generator, device/AMP/channels_last/torch.compile,
 progress, metrics, sample grids, atomic checkpoints and automatic resume.
 """
 
@@ -16,11 +16,11 @@ from contextlib import nullcontext
 from pathlib import Path
 from typing import Any
 
+import gin
 import numpy as np
 import torch
 from rich.markup import escape
 
-import gin
 from hbaezoo.console import err_console
 from hbaezoo.data.base import ImageDataset
 from hbaezoo.data.batches import BatchPlan, batches
@@ -77,6 +77,7 @@ class Trainer:
         device: str = "auto",
         amp: str | None = None,
         channels_last: bool = True,
+        compile: bool = False,
         sync_batchnorm: bool = False,
         num_workers: int = 0,
         log_every: int = 10,
@@ -139,6 +140,11 @@ class Trainer:
         )
         self.step = 0
         self.nonfinite_in_a_row = 0
+        self.compiled = compile
+        if compile:
+            # In place, per part, after the EMA copy: the phases call the parts, not model.forward, and state_dict keys stay.
+            for part in self.model.children():
+                part.compile()
         self._stop_signal: int | None = None
 
     # -- setup helpers ---------------------------------------------------------------------------
@@ -225,7 +231,17 @@ class Trainer:
                 self._nonfinite(phase.group, phase_logs, loss)
                 logs[f"{phase.group}/skipped"] = torch.ones(())
                 continue
-            scaler.scale(loss).backward()
+            try:
+                scaler.scale(loss).backward()
+            except RuntimeError as error:
+                if self.compiled and "inplace operation" in str(error):
+                    raise ConfigError(
+                        f"Trainer.compile = True does not train {self.model.display_name}: torch.compile's "
+                        f"graph of a part called twice in phase '{phase.group}' (e.g. a spectral-norm critic on "
+                        f"real and fake images) loses the in-place power-iteration update ({error}). "
+                        f"Set Trainer.compile = False for this model."
+                    ) from error
+                raise
             self.dist.average_gradients(self.groups[phase.group])
             scaler.step(optimizer)
             scaler.update()

@@ -2,13 +2,13 @@
 
 import functools
 
+import gin
 import pytest
 import torch
 from hbaezoo_set_attention import AttentionPooler, usable_heads
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-import gin
 import hbaezoo  # noqa: F401  (registers the core parts the gin test wires in)
 from hbaezoo import config
 from hbaezoo.errors import ConfigError
