@@ -16,7 +16,9 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 import torch
+from rich.markup import escape
 
+from hbaezoo.console import err_console
 from hbaezoo.errors import CapabilityError, ConfigError
 from hbaezoo.eval import extractors as ext
 from hbaezoo.eval.context import EvalContext
@@ -69,6 +71,36 @@ def _write(path: Path, results: dict) -> None:
     os.replace(tmp, path)
 
 
+#: What must match for an earlier results file's metrics to be kept beside new ones.
+SAME_EVALUATION = ("checkpoint_step", "model", "seed", "n", "set_size", "bindings", "use_ema")
+
+
+def _carry_over(path: Path, results: dict) -> None:
+    """Keep the metrics of an earlier evaluation of the same checkpoint with the same settings.
+
+    `hbaezoo eval run --metrics fid_gen` then `--metrics probe` leaves both in results.json;
+    metrics asked for again are replaced. An earlier file with other settings (or another
+    checkpoint) is not mixed in: it is kept as results-<its time>.json beside the new one.
+    """
+    if not path.is_file():
+        return
+    try:
+        earlier = json.loads(path.read_text())
+        same = all(earlier.get(key) == results[key] for key in SAME_EVALUATION)
+        same = same and earlier.get("extractor", {}).get("name") == results["extractor"]["name"]
+    except (OSError, ValueError, AttributeError):
+        earlier, same = None, False
+    if same:
+        results["metrics"].update(earlier.get("metrics", {}))
+        results["info"].update({k: v for k, v in earlier.get("info", {}).items() if k not in results["info"]})
+        return
+    stamp = str((earlier or {}).get("created", "earlier")).replace(":", "").replace("+0000", "")
+    kept = path.with_name(f"{path.stem}-{stamp}{path.suffix}")
+    os.replace(path, kept)
+    err_console.print(f"[yellow]note[/] {escape(str(path))} held another evaluation (other checkpoint or "
+                      f"settings); kept as {escape(kept.name)}", highlight=False)
+
+
 def evaluate(run_dir, *, metrics=None, n: int = 1000, device: str = "auto", seed: int = 0, extractor: str = "auto",
              batch_size: int = 64, bindings=(), plugins=(), use_ema: bool = True, cache: bool = True,
              progress: bool = True, out: str | Path | None = None) -> dict:
@@ -117,9 +149,11 @@ def evaluate(run_dir, *, metrics=None, n: int = 1000, device: str = "auto", seed
         "bindings": list(bindings),
         "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
         "versions": versions(),
+        "use_ema": use_ema,
         "metrics": {},
         "info": ctx.info,
     }
+    _carry_over(path, results)
     for name in names:
         results["metrics"][name] = run_metric(ctx, name)
         if "extractor" in ctx._memo:

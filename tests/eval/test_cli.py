@@ -42,6 +42,20 @@ def test_eval_writes_every_requested_metric_and_the_extractor(run_dir, capsys):
     assert "random_convnet" in out and "fid_recon" in out
 
 
+def test_a_second_eval_adds_its_metrics_and_another_setting_is_kept_apart(run_dir, tmp_path):
+    out = tmp_path / "results.json"
+    common = ["eval", str(run_dir), "--extractor", "random_convnet", "--no-progress", "--out", str(out), "--n", "8"]
+    assert main([*common, "--metrics", "fid_gen"]) == 0
+    first = json.loads(out.read_text())["metrics"]["fid_gen"]
+    assert main([*common, "--metrics", "recon_mse"]) == 0
+    merged = json.loads(out.read_text())
+    assert list(merged["metrics"]) == ["fid_gen", "recon_mse"] and merged["metrics"]["fid_gen"] == first
+    assert main([*common[:-1], "6", "--metrics", "recon_mse"]) == 0
+    assert list(json.loads(out.read_text())["metrics"]) == ["recon_mse"]
+    kept = list(tmp_path.glob("results-*.json"))
+    assert len(kept) == 1 and list(json.loads(kept[0].read_text())["metrics"]) == ["fid_gen", "recon_mse"]
+
+
 def test_report_embeds_curves_samples_and_the_eval_table(run_dir, tmp_path):
     out = tmp_path / "report.html"
     assert main(["report", str(run_dir), "--out", str(out)]) == 0
