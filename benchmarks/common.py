@@ -72,6 +72,8 @@ def rate(fn: Callable[[], int], seconds: float = 3.0) -> float:
     done, start = 0, time.perf_counter()
     while time.perf_counter() - start < seconds:
         done += fn()
+    if torch.cuda.is_available():
+        torch.cuda.synchronize()  # queued GPU work belongs to this window
     return done / (time.perf_counter() - start)
 
 

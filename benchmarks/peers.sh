@@ -6,7 +6,9 @@
 set -euo pipefail
 repo="$(cd "$(dirname "$0")/.." && pwd)"
 env="$repo/.venv-peers"
-if [ ! -x "$env/bin/python" ] || ! "$env/bin/python" -c "import pythae, torch_mimicry" 2>/dev/null; then
+# (Found, not imported: torch-mimicry only imports with the stand-ins peers.py provides.)
+ready='import importlib.util as u, sys; sys.exit(not all(u.find_spec(m) for m in ("pythae", "torch_mimicry", "hbaezoo")))'
+if [ ! -x "$env/bin/python" ] || ! "$env/bin/python" -c "$ready" 2>/dev/null; then
   python3 -m venv "$env"
   "$env/bin/pip" install -q torch==2.14.1 torchvision==0.29.1
   "$env/bin/pip" install -q -e "$repo" pythae==0.1.2

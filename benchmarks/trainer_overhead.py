@@ -35,8 +35,8 @@ def hand_written(model, batch_fn, lr_critic=4e-4, lr_gen=2e-4):
         z = posterior.mean
         zk = repeat(z, "b z -> (b k) z", k=k)
         real = model.discriminator(x.flatten(0, 1), zk)
-        fake = model.discriminator(model.generator(zk, torch.randn(zk.shape[0], model.noise_dim)), zk)
-        mean_image = repeat(model.generator(z, torch.zeros(z.shape[0], model.noise_dim)), "b c h w -> (b k) c h w", k=k)
+        fake = model.discriminator(model.generator(zk, torch.randn(zk.shape[0], model.noise_dim, device=zk.device)), zk)
+        mean_image = repeat(model.generator(z, z.new_zeros(z.shape[0], model.noise_dim)), "b c h w -> (b k) c h w", k=k)
         loss = adv.critic(real, fake) + model.beta * model.divergence(posterior) + model.regulariser(x.flatten(0, 1), mean_image)
         loss.backward()
         opt_c.step()
@@ -47,7 +47,7 @@ def hand_written(model, batch_fn, lr_critic=4e-4, lr_gen=2e-4):
         opt_g.zero_grad(set_to_none=True)
         with torch.no_grad():
             zk = repeat(model.encode(x).mean, "b z -> (b k) z", k=k)
-        adv.generator(model.discriminator(model.generator(zk, torch.randn(zk.shape[0], model.noise_dim)), zk)).backward()
+        adv.generator(model.discriminator(model.generator(zk, torch.randn(zk.shape[0], model.noise_dim, device=zk.device)), zk)).backward()
         opt_g.step()
         for p in critic_params:
             p.requires_grad_(True)
@@ -75,7 +75,7 @@ def main() -> None:
     # hand-written loop's nets the same layout: what is measured is the loop, not channels_last.
     plan = BatchPlan(dataset.group_ids, batch_size=batch_size, set_size=set_size)
     fixed = [next(batches(dataset, plan, start=s, stop=s + 1))["x"] for s in range(4)]
-    fixed = [x.contiguous(memory_format=trainer.memory_format) if x.ndim == 4 else x for x in fixed]
+    fixed = [trainer.place({"x": x})["x"] for x in fixed]
     counter = iter(range(10**9))
 
     def next_batch():
@@ -83,10 +83,10 @@ def main() -> None:
 
     def trainer_step() -> int:
         x = next_batch()
-        trainer.train_step({"x": x, "y": torch.zeros(x.shape[0], dtype=torch.long)})
+        trainer.train_step({"x": x, "y": torch.zeros(x.shape[0], dtype=torch.long, device=x.device)})
         return x.shape[0] * (x.shape[1] if x.ndim == 5 else 1)
 
-    minimal = hand_written(copy.deepcopy(model).to(memory_format=trainer.memory_format), next_batch)
+    minimal = hand_written(copy.deepcopy(model).to(trainer.device, memory_format=trainer.memory_format), next_batch)
     trainer_step(), minimal()  # warm-up
     result = alternate({"hbaezoo": lambda: rate(trainer_step, args.seconds),
                         "hand-written": lambda: rate(minimal, args.seconds)}, rounds=args.rounds)

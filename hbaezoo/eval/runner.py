@@ -72,7 +72,7 @@ def _write(path: Path, results: dict) -> None:
 
 
 #: What must match for an earlier results file's metrics to be kept beside new ones.
-SAME_EVALUATION = ("checkpoint_step", "model", "seed", "n", "set_size", "bindings", "use_ema")
+SAME_EVALUATION = ("run_dir", "checkpoint_step", "model", "seed", "n", "set_size", "bindings", "use_ema")
 
 
 def _carry_over(path: Path, results: dict) -> None:
@@ -87,7 +87,7 @@ def _carry_over(path: Path, results: dict) -> None:
     try:
         earlier = json.loads(path.read_text())
         same = all(earlier.get(key) == results[key] for key in SAME_EVALUATION)
-        same = same and earlier.get("extractor", {}).get("name") == results["extractor"]["name"]
+        same = same and all(earlier.get("extractor", {}).get(k) == results["extractor"][k] for k in ("name", "version"))
     except (OSError, ValueError, AttributeError):
         earlier, same = None, False
     if same:
@@ -144,7 +144,8 @@ def evaluate(run_dir, *, metrics=None, n: int = 1000, device: str = "auto", seed
         "seed": seed,
         "n": n,
         "device": str(dev),
-        "extractor": {"name": chosen, "requested": extractor},
+        "extractor": {"name": chosen, "requested": extractor,
+                      "version": getattr(ext.FEATURE_EXTRACTORS.part(chosen).original, "version", 1)},
         "set_size": ctx.set_size,
         "bindings": list(bindings),
         "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),

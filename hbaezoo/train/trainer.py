@@ -56,6 +56,19 @@ def set_rng_state(state: dict[str, Any]) -> None:
         torch.cuda.set_rng_state_all(state["cuda"])
 
 
+def _match_layouts(optimizer: torch.optim.Optimizer) -> None:
+    """Give per-parameter optimizer state its parameter's memory layout again after loading.
+
+    Checkpoints store tensors contiguous and `load_state_dict` restores only dtype and device,
+    so Adam's moments of channels_last weights would come back contiguous; fused CUDA Adam
+    refuses parameters, gradients and moments whose strides differ.
+    """
+    for p, st in optimizer.state.items():
+        for key, value in st.items():
+            if torch.is_tensor(value) and value.shape == p.shape and value.stride() != p.stride():
+                st[key] = torch.empty_like(p, dtype=value.dtype).copy_(value)
+
+
 @gin.configurable("Trainer", module="hbaezoo")
 class Trainer:
     """Trains a model's phases on a dataset into a run directory; resumes automatically."""
@@ -185,6 +198,7 @@ class Trainer:
         self.model.load_state_dict(model_state)
         for g, o in self.optimizers.items():
             o.load_state_dict(state["optimizers"][g])
+            _match_layouts(o)
         for g, s in self.schedules.items():
             s.load_state_dict(state["schedules"][g])
         for g, s in self.scalers.items():

@@ -64,3 +64,27 @@ def test_sigkill_then_same_command_resumes_bit_identical(repo_root, tiny, tmp_pa
     assert done and done[-1] != "step_00000008", f"the kill came too late to test anything: {done}"
     subprocess.run([*args, "--run-dir", str(killed)], check=True, env=env, capture_output=True)
     assert_identical(final_weights(tmp_path / "straight"), final_weights(killed))
+
+
+def test_resumed_optimizer_state_has_its_parameters_layout(repo_root, tiny, tmp_path):
+    """Checkpoints are stored contiguous; after resume Adam's moments must match channels_last weights
+    again (fused CUDA Adam refuses mismatched strides)."""
+    from hbaezoo import config
+    from hbaezoo.run import build_model, recipe
+    from hbaezoo.train.trainer import Trainer
+
+    recipe_path = os.path.join(repo_root, RECIPE)
+    train([recipe_path], tiny, run_dir=tmp_path / "run", overrides={"steps": 1})
+    config.parse([recipe_path], tiny)
+    model_factory, dataset_factory = recipe()
+    dataset = dataset_factory(split="train")
+    trainer = Trainer(build_model(model_factory, dataset.describe()), dataset, tmp_path / "run", progress=False)
+    assert trainer.resume()
+    checked = 0
+    for optimizer in trainer.optimizers.values():
+        for p, state in optimizer.state.items():
+            for value in state.values():
+                if value.shape == p.shape:
+                    assert value.stride() == p.stride()
+                    checked += p.ndim == 4
+    assert checked > 0
