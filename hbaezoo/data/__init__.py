@@ -1,6 +1,3 @@
 """Datasets; importing this package registers them."""
 
-from hbaezoo.data import (
-    folders,  # noqa: F401
-    shapes,  # noqa: F401
-)
+from hbaezoo.data import folders, shapes  # noqa: F401  (import registers the datasets)

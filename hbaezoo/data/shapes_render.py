@@ -224,7 +224,7 @@ def _eval_sdf(x: Tensor, y: Tensor, z: Tensor, cat: Tensor, params: Tensor) -> T
 def _render_batch(scene: dict[str, Tensor], views: int, side: int) -> Tensor:
     """[b*views, 3, side, side] float images of the objects in `scene`."""
     b = scene["cat"].shape[0]
-    flat = lambda v: v.reshape(b * views, 3, 1)
+    flat = lambda v: v.reshape(b * views, 3, 1)  # per-image vector, broadcast over pixels
     coords = (torch.arange(side, dtype=torch.float32) + 0.5) / side * 2.0 - 1.0
     px, py = coords.repeat(side) * _TAN_HALF_FOV, -coords.repeat_interleave(side) * _TAN_HALF_FOV
     dirs = flat(scene["forward"]) + flat(scene["right"]) * px + flat(scene["up"]) * py  # [img, 3, pix]
@@ -293,7 +293,7 @@ def _shade(p: Tensor, scene: dict[str, Tensor], obj: Tensor, view: Tensor, cat: 
     """[3, n] colours of surface points p [3, n] (object frame)."""
     n = p.shape[1]
     rad = scene["radius"][obj]
-    per_img = lambda key: scene[key][obj, view].T
+    per_img = lambda key: scene[key][obj, view].T  # [3, n]
 
     # normal: tetrahedral finite differences, 4 evaluations per point done in one call
     tet = torch.tensor([[1.0, -1.0, -1.0, 1.0], [-1.0, -1.0, 1.0, 1.0], [-1.0, 1.0, -1.0, 1.0]])

@@ -155,7 +155,8 @@ class Trainer:
         self.nonfinite_in_a_row = 0
         self.compiled = compile
         if compile:
-            # In place, per part, after the EMA copy: the phases call the parts, not model.forward, and state_dict keys stay.
+            # In place, per part, after the EMA copy: the phases call the parts (not model.forward),
+            # and state_dict keys stay as they are.
             for part in self.model.children():
                 part.compile()
         self._stop_signal: int | None = None
