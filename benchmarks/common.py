@@ -49,6 +49,17 @@ def first_batch(dataset, batch_size: int, set_size: int | None) -> dict[str, tor
     return next(batches(dataset, plan, start=0, stop=1))
 
 
+def images_in(x: torch.Tensor) -> int:
+    """Images in a batch of images [B, C, H, W] or sets [B, K, C, H, W]."""
+    return x[..., 0, 0, 0].numel()
+
+
+def step_rate(trainer, batch: dict[str, torch.Tensor], seconds: float) -> float:
+    """Images/s of trainer.train_step on one fixed batch, after a warm-up step."""
+    trainer.train_step(batch)
+    return rate(lambda: (trainer.train_step(batch), images_in(batch["x"]))[1], seconds)
+
+
 def step_trainer(model, dataset, batch_size: int, set_size: int | None, **options):
     """A Trainer for timing train_step alone (no run dir use, no progress) and step 0's batch, placed."""
     from hbaezoo.train.trainer import Trainer

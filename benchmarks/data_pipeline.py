@@ -13,7 +13,7 @@ import tempfile
 from pathlib import Path
 
 import torch
-from common import batch_shape, build, machine, rate, step_trainer
+from common import batch_shape, build, images_in, machine, rate, step_rate, step_trainer
 
 
 def delivered(dataset, batch_size, set_size, workers, seconds) -> float:
@@ -25,7 +25,7 @@ def delivered(dataset, batch_size, set_size, workers, seconds) -> float:
 
     def one() -> int:
         x = next(stream)["x"]
-        return x.shape[0] * (x.shape[1] if x.ndim == 5 else 1)
+        return images_in(x)
 
     return rate(one, seconds)
 
@@ -41,8 +41,7 @@ def main() -> None:
 
     model, dataset = build(args.recipe)
     batch_size, set_size = batch_shape()
-    trainer, fixed = step_trainer(model, dataset, batch_size, set_size)
-    consumed = rate(lambda: (trainer.train_step(fixed), fixed["x"][..., 0, 0, 0].numel())[1], args.seconds)
+    consumed = step_rate(*step_trainer(model, dataset, batch_size, set_size), args.seconds)
 
     shapes = delivered(dataset, batch_size, set_size, 0, args.seconds)
     root = VGGFace2.make_example(Path(tempfile.mkdtemp()) / "vgg", groups=40, per_group=20, size=250)

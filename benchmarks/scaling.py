@@ -10,14 +10,12 @@ from __future__ import annotations
 import argparse
 
 import torch
-from common import build, machine, rate, step_trainer
+from common import build, machine, step_rate, step_trainer
 
 
 def images_per_second(recipe, bindings, batch_size, set_size, seconds):
     model, dataset = build(recipe, bindings)
-    trainer, batch = step_trainer(model, dataset, batch_size, set_size)
-    trainer.train_step(batch)
-    return rate(lambda: (trainer.train_step(batch), batch_size * (set_size or 1))[1], seconds)
+    return step_rate(*step_trainer(model, dataset, batch_size, set_size), seconds)
 
 
 def main() -> None:

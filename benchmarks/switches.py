@@ -17,13 +17,13 @@ import copy
 import inspect
 
 import torch
-from common import alternate, batch_shape, build, clear_gin, machine, rate, step_trainer
+from common import alternate, batch_shape, build, clear_gin, images_in, machine, rate, step_trainer
 
 
 def trainer_rate(model, dataset, seconds, cudnn_benchmark=False, **options):
     """A callable measuring images/s of train_step on the recipe's first batch with Trainer `options`."""
     trainer, batch = step_trainer(copy.deepcopy(model), dataset, *batch_shape(), **options)
-    images = batch["x"][..., 0, 0, 0].numel()
+    images = images_in(batch["x"])
 
     def step() -> int:
         torch.backends.cudnn.benchmark = cudnn_benchmark

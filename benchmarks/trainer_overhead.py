@@ -12,7 +12,7 @@ import copy
 import tempfile
 
 import torch
-from common import alternate, batch_shape, build, machine, rate
+from common import alternate, batch_shape, build, images_in, machine, rate
 from einops import repeat
 
 
@@ -84,7 +84,7 @@ def main() -> None:
     def trainer_step() -> int:
         x = next_batch()
         trainer.train_step({"x": x, "y": torch.zeros(x.shape[0], dtype=torch.long, device=x.device)})
-        return x.shape[0] * (x.shape[1] if x.ndim == 5 else 1)
+        return images_in(x)
 
     minimal = hand_written(copy.deepcopy(model).to(trainer.device, memory_format=trainer.memory_format), next_batch)
     trainer_step(), minimal()  # warm-up

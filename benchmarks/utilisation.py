@@ -40,6 +40,8 @@ def main() -> None:
     start = time.perf_counter()
     for _ in range(args.steps):
         trainer.train_step(batch)
+    if torch.cuda.is_available():
+        torch.cuda.synchronize()
     achieved = flops * args.steps / (time.perf_counter() - start)
     peak = matmul_flops()
     print(f"machine: {machine()}")
