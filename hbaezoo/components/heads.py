@@ -6,16 +6,21 @@ import torch
 from torch import nn
 
 from hbaezoo.components.posterior import Posterior
+from hbaezoo.nn.blocks import sn
 from hbaezoo.registry import HEADS
 
 
 @HEADS.register("deterministic")
 class DeterministicHead(nn.Module):
-    """z = W f + b: a point-mass posterior, the paper's choice for HBAE (its footnote 1)."""
+    """z = W f + b: a point-mass posterior, the paper's choice for HBAE (its footnote 1).
 
-    def __init__(self, *, in_dim: int, z_dim: int) -> None:
+    `spectral = True` bounds W's largest singular value by 1, like the rest of the SN
+    encoder, so an adversarial loss cannot win by scaling z up without bound.
+    """
+
+    def __init__(self, *, in_dim: int, z_dim: int, spectral: bool = False) -> None:
         super().__init__()
-        self.linear = nn.Linear(in_dim, z_dim)
+        self.linear = sn(nn.Linear(in_dim, z_dim), spectral)
 
     def forward(self, features: torch.Tensor) -> Posterior:
         """features [B, F] -> Posterior(mean [B, Z])."""

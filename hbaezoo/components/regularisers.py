@@ -1,8 +1,9 @@
 """Reconstruction regularisers: (x, x̂) [B, C, H, W] -> weighted scalar penalty.
 
 In HBAE the regulariser R = λ‖x − G(0|z)‖₁ keeps the encoder from collapsing to a
-constant (paper §4.2). Distances are means over pixels so λ reads the same at any
-resolution.
+constant (paper §4.2). `reduction` says how an image's pixel distances combine:
+'mean' (λ reads the same at any resolution) or 'sum' (the paper's norm, C·H·W times
+larger); images are always averaged.
 """
 
 from __future__ import annotations
@@ -14,29 +15,46 @@ from torch import nn
 from hbaezoo.errors import ConfigError
 from hbaezoo.registry import REGULARISERS
 
+REDUCTIONS = ("mean", "sum")
+
+
+def per_image(distance: torch.Tensor, reduction: str) -> torch.Tensor:
+    """Pixel distances [B, C, H, W] -> scalar: each image's mean or sum, averaged over images."""
+    if reduction == "sum":
+        return distance.flatten(1).sum(1).mean()
+    return distance.mean()
+
+
+def _check_reduction(name: str, reduction: str) -> str:
+    if reduction not in REDUCTIONS:
+        raise ConfigError(f"regularisers.{name}.reduction: '{reduction}' is not one of {REDUCTIONS}.")
+    return reduction
+
 
 @REGULARISERS.register("l1")
 class L1Reconstruction(nn.Module):
-    """λ · mean |x − x̂| (the paper's choice, λ = 1)."""
+    """λ · |x − x̂| per image (the paper's choice, λ = 1; a norm is `reduction = 'sum'`)."""
 
-    def __init__(self, *, weight: float = 1.0) -> None:
+    def __init__(self, *, weight: float = 1.0, reduction: str = "mean") -> None:
         super().__init__()
         self.weight = weight
+        self.reduction = _check_reduction("l1", reduction)
 
     def forward(self, x: torch.Tensor, x_hat: torch.Tensor) -> torch.Tensor:
-        return self.weight * (x - x_hat).abs().mean()
+        return self.weight * per_image((x - x_hat).abs(), self.reduction)
 
 
 @REGULARISERS.register("l2")
 class L2Reconstruction(nn.Module):
-    """λ · mean (x − x̂)²."""
+    """λ · (x − x̂)² per image."""
 
-    def __init__(self, *, weight: float = 1.0) -> None:
+    def __init__(self, *, weight: float = 1.0, reduction: str = "mean") -> None:
         super().__init__()
         self.weight = weight
+        self.reduction = _check_reduction("l2", reduction)
 
     def forward(self, x: torch.Tensor, x_hat: torch.Tensor) -> torch.Tensor:
-        return self.weight * (x - x_hat).pow(2).mean()
+        return self.weight * per_image((x - x_hat).pow(2), self.reduction)
 
 
 MIN_LPIPS_SIZE = 64

@@ -11,6 +11,7 @@ from hbaezoo.eval import (  # noqa: F401  (importing them registers the extracto
     extractors,
     fewshot,
     fidelity,
+    semantics,
 )
 from hbaezoo.eval.context import EvalContext
 from hbaezoo.eval.fid import fid_from_features

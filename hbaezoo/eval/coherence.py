@@ -20,7 +20,7 @@ import torch
 
 from hbaezoo.eval.context import EvalContext, test_kwargs
 from hbaezoo.eval.features import extract_features
-from hbaezoo.eval.probe import fit_linear
+from hbaezoo.eval.semantics import real_image_classifier
 from hbaezoo.registry import METRICS
 
 
@@ -42,9 +42,7 @@ def set_coherence(ctx: EvalContext, *, sets: int | None = None, set_size: int | 
     m = sets or max(2, ctx.n // k)
     with ctx.seeded("set_coherence"):
         generated = ctx.batched("sampling sets", m, lambda s, b: ctx.model.sample_sets(b, k).flatten(0, 1))
-    train_idx = ctx.subset("train", train_images or ctx.n, key="set_coherence/train")
-    clf = fit_linear(ctx.real_features("train", train_idx, "train images"), ctx.labels("train")[train_idx],
-                     seed=ctx.seed, num_classes=num_classes)
+    clf = real_image_classifier(ctx, train_images)
     f_gen = extract_features(ctx.extractor, generated, batch_size=ctx.batch_size, description="generated sets",
                              progress=ctx.progress)
     pred = clf.predict(f_gen).view(m, k)

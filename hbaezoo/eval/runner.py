@@ -26,7 +26,7 @@ from hbaezoo.registry import METRICS
 
 #: What `hbaezoo eval` computes without --metrics (the supervised baseline trains models: ask for it).
 DEFAULT_METRICS = ("fid_recon", "fid_gen", "recon_mse", "diversity", "diversity_prior", "probe", "probe_random",
-                   "set_coherence")
+                   "set_coherence", "recon_agreement", "chain_agreement")
 
 
 def metric_names(spec: str | list[str] | None) -> list[str]:

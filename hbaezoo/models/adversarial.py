@@ -47,6 +47,18 @@ class ConditionalAdversarial(Model):
     def critic_group_parameters(self) -> list[nn.Parameter]:
         return list(self.discriminator.parameters())
 
+    def critic_code(self, z: torch.Tensor) -> torch.Tensor:
+        """The condition the critic scores with in the critic phase, z [B, Z]."""
+        return z
+
+    def fakes(self, z: torch.Tensor, k: int) -> torch.Tensor:
+        """The critic phase's fakes G(z'|z), k per code [B * k, C, H, W]."""
+        return self.generate(z, k)
+
+    def generator_terms(self, batch: Batch, z: torch.Tensor) -> dict[str, torch.Tensor]:
+        """Extra generator-phase losses given the (fixed) codes z [B, Z]; none by default."""
+        return {}
+
     # -- training --------------------------------------------------------------------------------
     def param_groups(self) -> dict[str, list[nn.Parameter]]:
         return {"critic": self.critic_group_parameters(), "generator": list(self.generator.parameters())}
@@ -65,11 +77,12 @@ class ConditionalAdversarial(Model):
         x = as_set(batch["x"])
         k = x.shape[1]
         z, extra = self.condition(batch, terms=True)
-        real = self.discriminator(x.flatten(0, 1), repeat(z, "b z -> (b k) z", k=k))
-        fake_images = self.generate(z, k)
-        fake = self.discriminator(fake_images, repeat(z, "b z -> (b k) z", k=k))
+        z_critic = repeat(self.critic_code(z), "b z -> (b k) z", k=k)
+        real = self.discriminator(x.flatten(0, 1), z_critic)
+        fake = self.discriminator(self.fakes(z, k), z_critic)
         adv = self.adversarial.critic(real, fake)
-        logs = {"adv": adv.detach(), "d_real": real.mean().detach(), "d_fake": fake.mean().detach()}
+        logs = {"adv": adv.detach(), "d_real": real.mean().detach(), "d_fake": fake.mean().detach(),
+                "margin": (real.mean() - fake.mean()).detach()}
         loss = adv
         if self.penalty is not None:
             z_flat = repeat(z.detach(), "b z -> (b k) z", k=k)
@@ -88,5 +101,9 @@ class ConditionalAdversarial(Model):
         with torch.no_grad():
             z, _ = self.condition(batch, terms=False)
         fake = self.discriminator(self.generate(z, k), repeat(z, "b z -> (b k) z", k=k))
-        loss = self.adversarial.generator(fake)
-        return loss, {"adv": loss.detach()}
+        adv = self.adversarial.generator(fake)
+        loss, logs = adv, {"adv": adv.detach()}
+        for name, value in self.generator_terms(batch, z).items():
+            loss = loss + value
+            logs[name] = value.detach()
+        return loss, logs

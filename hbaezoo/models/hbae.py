@@ -4,6 +4,12 @@ The critic phase trains encoder and discriminator jointly against the generator,
     −mean_i D(xⁱ|z) + D(G(z'|z)|z) + β·MMD(q(z) ‖ N(0, I)) + λ·mean_i ‖xⁱ − G(0|z)‖₁,
 with z = E(x) the (set) code; the generator phase raises D(G(z'|z)|z) with z fixed.
 A single image is a set of one, so Set-HBAE is the same model fed sets.
+
+Choices the paper leaves to a literal reading are switches (docs/results.md measures them):
+which adversarial gradients reach the encoder in the critic phase — through the generator's
+fakes (`encoder_through_generator`) and through the critic's projection
+(`encoder_through_critic`); Eq. 7 read literally says both — and which parts the
+reconstruction regulariser trains (`regulariser_trains`; the paper says the encoder).
 """
 
 from __future__ import annotations
@@ -13,8 +19,11 @@ import torch
 from einops import rearrange, repeat
 
 from hbaezoo.models.adversarial import ConditionalAdversarial
+from hbaezoo.errors import ConfigError
 from hbaezoo.models.base import Batch, Encodes, as_set, build
 from hbaezoo.registry import MODELS
+
+REGULARISED_PARTS = ("encoder", "generator")
 
 
 @MODELS.register("hbae")
@@ -40,6 +49,11 @@ class HBAE(Encodes, ConditionalAdversarial):
         z_dim: int = 64,
         noise_dim: int = 64,
         beta: float = 1.0,
+        encoder_through_generator: bool = True,
+        encoder_through_critic: bool = True,
+        regulariser_trains: tuple[str, ...] | dict[str, float] = ("encoder",),
+        code_consistency: float = 0.0,
+        regulariser_noise: float = 0.0,
     ) -> None:
         super().__init__(
             image_shape=image_shape, num_classes=num_classes, cond_dim=z_dim, noise_dim=noise_dim,
@@ -49,6 +63,22 @@ class HBAE(Encodes, ConditionalAdversarial):
         self.divergence = build(divergence)
         self.regulariser = build(regulariser) if regulariser is not None else None
         self.beta = beta
+        self.encoder_through_generator = encoder_through_generator
+        self.encoder_through_critic = encoder_through_critic
+        # A tuple of part names (each at the regulariser's own weight) or {part: scale of that weight}.
+        if isinstance(regulariser_trains, str):
+            regulariser_trains = (regulariser_trains,)
+        if not isinstance(regulariser_trains, dict):
+            regulariser_trains = {part: 1.0 for part in regulariser_trains}
+        self.regulariser_trains = {str(k): float(v) for k, v in regulariser_trains.items()}
+        self.code_consistency = code_consistency
+        self.regulariser_noise = regulariser_noise
+        unknown = sorted(set(self.regulariser_trains) - set(REGULARISED_PARTS))
+        if unknown:
+            raise ConfigError(
+                f"{type(self).__name__}.regulariser_trains: {unknown} are not parts it can train; "
+                f"choose among {REGULARISED_PARTS}, e.g. `models.hbae.regulariser_trains = ('encoder', 'generator')`."
+            )
 
     def critic_group_parameters(self):
         # Encoder and discriminator are trained jointly against the generator (paper §4.2).
@@ -61,13 +91,48 @@ class HBAE(Encodes, ConditionalAdversarial):
         if not terms:
             return z, {}
         out = {"divergence": self.beta * self.divergence(posterior)}
-        if self.regulariser is not None:
-            # R acts on the encoder only: the generator is not in the critic's group.
-            mean_image = rearrange(self.decode_mean(z), "b c h w -> b 1 c h w")
-            out["regulariser"] = self.regulariser(
-                x.flatten(0, 1), repeat(mean_image, "b 1 c h w -> (b k) c h w", k=x.shape[1])
-            )
+        if self.regulariser is not None and self.regulariser_trains.get("encoder"):
+            # Only the critic group (encoder, discriminator) steps here, so R moves the encoder.
+            out["regulariser"] = self.regulariser_trains["encoder"] * self.reconstruction_penalty(x, z)
         return z, out
+
+    def reconstruction_penalty(self, x: torch.Tensor, z: torch.Tensor) -> torch.Tensor:
+        """R: every element of each set x [B, K, C, H, W] against its code's G(0|z), z [B, Z].
+
+        With `regulariser_noise` s > 0 each element is compared with its own draw G(s·ε|z)
+        instead: s = 1 asks every stochastic reconstruction, not only the noise-free one, to
+        stay near the input.
+        """
+        k = x.shape[1]
+        if self.regulariser_noise:
+            return self.regulariser(x.flatten(0, 1), self.generate(z, k, noise_scale=self.regulariser_noise))
+        mean_image = rearrange(self.decode_mean(z), "b c h w -> b 1 c h w")
+        return self.regulariser(x.flatten(0, 1), repeat(mean_image, "b 1 c h w -> (b k) c h w", k=k))
+
+    def critic_code(self, z: torch.Tensor) -> torch.Tensor:
+        # Without this path the encoder is not part of the critic: it learns from the divergence and R alone.
+        return z if self.encoder_through_critic else z.detach()
+
+    def fakes(self, z: torch.Tensor, k: int) -> torch.Tensor:
+        # Without this path the encoder is trained by D's projection, the divergence and R only,
+        # not pushed to codes where the generator does badly.
+        return self.generate(z if self.encoder_through_generator else z.detach(), k)
+
+    def generator_terms(self, batch: Batch, z: torch.Tensor) -> dict[str, torch.Tensor]:
+        out = {}
+        if self.regulariser is not None and self.regulariser_trains.get("generator"):
+            out["regulariser"] = self.regulariser_trains["generator"] * self.reconstruction_penalty(as_set(batch["x"]), z)
+        if self.code_consistency:
+            out["code_consistency"] = self.code_consistency * self.code_error(z)
+        return out
+
+    def code_error(self, z: torch.Tensor) -> torch.Tensor:
+        """Mean ‖E(G(z'|z)) − z‖² over codes z [B, Z]: does a stochastic draw encode back to its code?
+
+        Only the generator's group steps in its phase, so this teaches G to keep what the encoder
+        reads from an image, and leaves z' the rest: what keeps Markov chains on their category.
+        """
+        return (self.encode(self.generate(z)).mean - z).pow(2).sum(1).mean()
 
     # -- capabilities ----------------------------------------------------------------------------
     def decode_mean(self, z: torch.Tensor) -> torch.Tensor:

@@ -1,0 +1,190 @@
+"""The HBAE design ablation (docs/results.md): train each variant, evaluate it, keep one record.
+
+Each variant is a recipe plus gin bindings. For every variant this trains
+`hbaezoo run RECIPE -b ...` into ROOT/NAME, evaluates it with `hbaezoo eval`, and writes
+results/<table>/NAME.json: the commands, wall times, a summary of the training curves
+(D(real) − D(fake), losses over the last fifth of training) and the evaluation's
+results. `python experiments/tables.py` turns those records into the tables of
+docs/results.md, so no number there is typed by hand.
+
+    python experiments/ablation.py --list
+    python experiments/ablation.py screen16/paper screen16/detach --table screen16
+    python experiments/ablation.py full/set_hbae --table full
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import shlex
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+
+# The paper read literally (Eq. 7/8 and §4.2): E gets gradient through G, R trains E only, as a mean.
+PAPER = ["models.set_hbae.encoder_through_generator = True", "models.set_hbae.encoder_through_critic = True",
+         "models.set_hbae.regulariser_trains = ('encoder',)",
+         "regularisers.l1.reduction = 'mean'", "heads.deterministic.spectral = False",
+         "models.set_hbae.code_consistency = 0.0", "models.set_hbae.regulariser_noise = 0.0"]
+SCREEN = ["datasets.shapes.resolution = 16"]
+
+
+M = "models.set_hbae."
+DETACH = [M + "encoder_through_generator = False"]  # E gets no gradient through G's fakes
+NO_CRITIC = [M + "encoder_through_critic = False"]  # E gets no gradient through D's projection
+REG_EG = [M + "regulariser_trains = ('encoder', 'generator')"]
+
+
+def w(weight: float) -> list[str]:
+    return [f"regularisers.l1.weight = {weight}"]
+
+
+SUM = ["regularisers.l1.reduction = 'sum'"]
+
+
+def cc(weight: float) -> list[str]:
+    return [M + f"code_consistency = {weight}"]
+
+
+def noise(dim: int) -> list[str]:
+    return [M + f"noise_dim = {dim}"]
+
+SN_HEAD = ["heads.deterministic.spectral = True"]
+LINEAR = [M + "adversarial = @adversarial.linear()"]
+
+# name -> (recipe, bindings, steps). Screens run Set-HBAE at 16 px for a few hundred steps.
+SCREENS = {
+    "paper": [],
+    "detach": DETACH,
+    "reg_eg": REG_EG,
+    "detach_reg_eg": DETACH + REG_EG,
+    "detach_reg_eg_w10": DETACH + REG_EG + w(10.0),
+    "nocritic_detach_reg_eg_w10": NO_CRITIC + DETACH + REG_EG + w(10.0),
+    "detach_reg_eg_sum": DETACH + REG_EG + SUM,
+    "reg_e_w10": w(10.0),
+    "detach_reg_eg_w100": DETACH + REG_EG + w(100.0),
+    "detach_reg_eg_w100_noise8": DETACH + REG_EG + w(100.0) + noise(8),
+    "detach_reg_eg_w30_cc1": DETACH + REG_EG + w(30.0) + cc(1.0),
+    "detach_reg_eg_w10_cc1": DETACH + REG_EG + w(10.0) + cc(1.0),
+    "detach_reg_eg_w100_cc1": DETACH + REG_EG + w(100.0) + cc(1.0),
+    # Around the winner (detach_reg_eg_w100): one choice changed at a time.
+    "reg_eg_w100": REG_EG + w(100.0),
+    "nocritic_detach_reg_eg_w100": NO_CRITIC + DETACH + REG_EG + w(100.0),
+    "detach_reg_e_w100": DETACH + w(100.0),
+    "detach_reg_g_w100": DETACH + [M + "regulariser_trains = ('generator',)"] + w(100.0),
+    "detach_reg_eg_w100_sn_head": DETACH + REG_EG + w(100.0) + SN_HEAD,
+    "detach_reg_eg_w100_linear": DETACH + REG_EG + w(100.0) + LINEAR,
+    "detach_reg_eg_w100_linear_sn_head": DETACH + REG_EG + w(100.0) + LINEAR + SN_HEAD,
+    "nocritic_detach_reg_eg_w100_linear": NO_CRITIC + DETACH + REG_EG + w(100.0) + LINEAR,
+    "detach_reg_eg_w100_beta10": DETACH + REG_EG + w(100.0) + [M + "beta = 10.0"],
+    "detach_reg_eg_w100_z64": DETACH + REG_EG + w(100.0) + [M + "z_dim = 64"],
+    "detach_reg_eg_w100_draws": DETACH + REG_EG + w(100.0) + [M + "regulariser_noise = 1.0"],
+    "detach_reg_eg_w100_draws_beta10": DETACH + REG_EG + w(100.0) + [M + "regulariser_noise = 1.0", M + "beta = 10.0"],
+    "sum": SUM,
+    "sn_head": SN_HEAD,
+}
+VARIANTS: dict[str, tuple[str, list[str], int | None]] = {
+    f"screen16/{name}": ("gin/set_hbae_shapes.gin", SCREEN + PAPER + extra, 400) for name, extra in SCREENS.items()
+}
+
+FULL_METRICS = "probe,probe_random,recon_agreement,chain_agreement,diversity,fid_gen,fid_recon,recon_mse,set_coherence"
+# Full recipe length at 32 px: the candidates the screens picked, then the recipes as shipped.
+FULL = {
+    "full/set_hbae_w100": ("gin/set_hbae_shapes.gin", PAPER + DETACH + REG_EG + w(100.0)),
+    "full/set_hbae_w100_cc1": ("gin/set_hbae_shapes.gin", PAPER + DETACH + REG_EG + w(100.0) + cc(1.0)),
+}
+VARIANTS.update({name: (recipe, bindings, None) for name, (recipe, bindings) in FULL.items()})
+
+# Tables 1 and 2 (docs/results.md): the recipes exactly as shipped, each with the metrics its model supports.
+TABLE1 = "fid_recon,fid_gen,recon_mse,diversity,recon_agreement,chain_agreement"
+SUPERVISED = ["metrics.probe_supervised.kinds = ('image',)", "metrics.probe_supervised.steps = 200",
+              "metrics.probe_supervised.seeds = 2"]
+TABLE_RUNS = {
+    "tables/set_hbae": ("gin/set_hbae_shapes.gin", TABLE1 + ",probe,probe_random,probe_supervised,set_coherence", SUPERVISED),
+    "tables/hbae": ("gin/hbae_shapes.gin", TABLE1 + ",probe,probe_random", []),
+    "tables/vae": ("gin/vae_shapes.gin", TABLE1 + ",probe", []),
+    "tables/set_vae": ("gin/set_vae_shapes.gin", TABLE1 + ",probe,set_coherence", []),
+    "tables/gan": ("gin/gan_shapes.gin", "fid_gen", []),
+}
+VARIANTS.update({name: (recipe, [], None) for name, (recipe, _, _) in TABLE_RUNS.items()})
+
+SCREEN_METRICS = "probe,probe_random,recon_agreement,diversity"
+SCREEN_EVAL = ["metrics.probe.sizes = (256, 2048)", "metrics.probe_random.sizes = (256, 2048)",
+               "metrics.probe.seeds = 2", "metrics.probe_random.seeds = 2", "metrics.diversity.inputs = 32"]
+
+
+def curve_summary(metrics_file: Path, tail: float = 0.2) -> dict[str, float]:
+    """Mean, min and max of each logged scalar over the last `tail` of training."""
+    rows = [json.loads(line) for line in metrics_file.read_text().splitlines() if line.strip()]
+    rows = [r for r in rows if "step" in r]
+    if not rows:
+        return {}
+    last = rows[-1]["step"]
+    window = [r for r in rows if r["step"] > (1 - tail) * last]
+    out: dict[str, float] = {"steps": float(last)}
+    for key in sorted({k for r in window for k in r if k not in ("step", "time")}):
+        values = [r[key] for r in window if isinstance(r.get(key), (int, float))]
+        if values:
+            out[f"{key}/mean"] = sum(values) / len(values)
+            out[f"{key}/min"], out[f"{key}/max"] = min(values), max(values)
+    return out
+
+
+def run(cmd: list[str]) -> float:
+    print("+", shlex.join(cmd), flush=True)
+    start = time.time()
+    subprocess.run(cmd, check=True, cwd=REPO)
+    return time.time() - start
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("variants", nargs="*")
+    ap.add_argument("--list", action="store_true")
+    ap.add_argument("--table", default="ablation", help="results/<table>/ receives the records")
+    ap.add_argument("--root", default="runs/ablation")
+    ap.add_argument("--metrics", default=SCREEN_METRICS)
+    ap.add_argument("--n", type=int, default=500)
+    ap.add_argument("-e", "--eval-binding", action="append", default=None)
+    args = ap.parse_args(argv)
+    if args.list or not args.variants:
+        for name, (recipe, bindings, steps) in VARIANTS.items():
+            print(f"{name}: {recipe} {steps} steps; " + "; ".join(bindings))
+        return 0
+    eval_bindings = SCREEN_EVAL if args.eval_binding is None else args.eval_binding
+    hbaezoo = [sys.executable, "-m", "hbaezoo"]
+    for name in args.variants:
+        recipe, bindings, steps = VARIANTS[name]
+        run_dir = Path(args.root) / name
+        train = [*hbaezoo, "run", recipe, "--run-dir", str(run_dir)] + (["--steps", str(steps)] if steps else [])
+        for b in bindings:
+            train += ["-b", b]
+        metrics, extra = (TABLE_RUNS[name][1], TABLE_RUNS[name][2]) if name in TABLE_RUNS else (args.metrics, eval_bindings)
+        ev = [*hbaezoo, "eval", str(run_dir), "--metrics", metrics, "--n", str(args.n), "--no-progress"]
+        for b in extra:
+            ev += ["-b", b]
+        train_s = run(train)
+        eval_s = run(ev)
+        record = {
+            "name": name, "recipe": recipe, "bindings": bindings, "steps": steps,
+            "train_command": shlex.join(["hbaezoo", *train[3:]]), "eval_command": shlex.join(["hbaezoo", *ev[3:]]),
+            "train_seconds": train_s, "eval_seconds": eval_s,
+            "curves": curve_summary(run_dir / "metrics.jsonl"),
+            "eval": json.loads((run_dir / "eval" / "results.json").read_text()),
+        }
+        if "probe" in metrics.split(","):  # a second opinion from scikit-learn (experiments/independent_probe.py)
+            probe_file = run_dir / "eval" / "independent_probe.json"
+            run([sys.executable, str(REPO / "experiments" / "independent_probe.py"), str(run_dir), "--out", str(probe_file)])
+            record["independent"] = json.loads(probe_file.read_text())
+        out = REPO / "results" / args.table / f"{name.replace('/', '__')}.json"
+        out.parent.mkdir(parents=True, exist_ok=True)
+        out.write_text(json.dumps(record, indent=1, sort_keys=True))
+        print(f"wrote {out}", flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,206 @@
+"""Write the result tables of docs/results.md from the records experiments/ablation.py wrote.
+
+Every table lives between `<!-- table:NAME -->` and `<!-- /table:NAME -->` in the doc and is
+rebuilt from results/<table>/*.json; nothing in those tables is typed by hand.
+
+    python experiments/tables.py            # rewrite docs/results.md in place
+    python experiments/tables.py --check    # exit 1 if the doc is not what the records give
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import re
+import sys
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO / "experiments"))
+from ablation import PAPER, SCREEN  # noqa: E402  (the bindings a row is read against)
+
+DOC = REPO / "docs" / "results.md"
+SIZES = (64, 128, 256, 512, 1024, 2048)
+
+
+def records(table: str) -> list[dict]:
+    rows = []
+    for path in sorted((REPO / "results" / table).glob("*.json")):
+        row = {**json.loads(path.read_text()), "table": table}
+        # Runs made before ablation.py ran the scikit-learn probe itself have it beside them.
+        side = REPO / "results" / "independent" / path.name
+        if "independent" not in row and side.is_file():
+            row["independent"] = json.loads(side.read_text())
+        rows.append(row)
+    # The literal paper first: every other row reads against it.
+    return sorted(rows, key=lambda r: (not r["name"].endswith("/paper"), r["name"]))
+
+
+def metric(record: dict, name: str) -> dict:
+    return record["eval"].get("metrics", {}).get(name, {}).get("values", {})
+
+
+def fmt(value, digits: int = 1) -> str:
+    return "—" if value is None else f"{value:.{digits}f}"
+
+
+def probe_cell(record: dict, name: str, kind: str, n: int) -> float | None:
+    values = metric(record, name)
+    keys = [k for k in values if k.startswith(f"{kind}/") and not k.endswith("_std")]
+    # Set probes are capped at the training objects (480 here): "set/480" stands for 512 and up.
+    sized = {int(k.split("/")[1]): values[k] for k in keys}
+    if n in sized:
+        return sized[n]
+    capped = [s for s in sized if s < n]
+    return sized[max(capped)] if capped and max(capped) == max(sized) and n > max(sized) else None
+
+
+def changes(record: dict, baseline: list[str]) -> str:
+    extra = [b for b in record["bindings"] if b not in baseline]
+    # Later bindings win in gin: show each parameter once, with its final value.
+    final: dict[str, str] = {}
+    for b in extra:
+        final[b.split("=")[0].strip()] = b
+    return "<br>".join(f"`{b}`" for b in final.values()) or "paper, literal (Eq. 8 + R on E, mean)"
+
+
+def margin(record: dict) -> str:
+    c = record.get("curves", {})
+    if "critic/margin/mean" not in c:
+        return "—"
+    return f"{c['critic/margin/mean']:.2f} [{c['critic/margin/min']:.2f}, {c['critic/margin/max']:.2f}]"
+
+
+def independent(record: dict) -> str:
+    ind = record.get("independent")
+    if not ind:
+        return "—"
+    return (f"{fmt(ind.get('trained/256'))} / {fmt(ind.get('trained/2048'))} vs "
+            f"{fmt(ind.get('untrained/256'))} / {fmt(ind.get('untrained/2048'))}")
+
+
+def ablation_table(table: str) -> str:
+    rows = records(table)
+    if not rows:
+        return "_no records yet_"
+    baseline = PAPER + SCREEN
+    head = ("| variant (bindings over the literal paper) | image probe 256 / 2048 | untrained 256 / 2048 "
+            "| set probe 256 / 480 | untrained set | recon agreement % (÷ classifier) | diversity LPIPS "
+            "| sklearn probe 256 / 2048: trained vs untrained "
+            "| FID gen | D(real) − D(fake), last 20 % | reg. L1 (last 20 %) |\n|---|---|---|---|---|---|---|---|---|---|---|")
+    lines = [head]
+    for r in rows:
+        ra = metric(r, "recon_agreement")
+        div = metric(r, "diversity")
+        fid = metric(r, "fid_gen").get("fid")
+        reg = r.get("curves", {}).get("critic/regulariser/mean", r.get("curves", {}).get("generator/regulariser/mean"))
+        lines.append("| " + " | ".join([
+            f"**{r['name'].split('/')[-1]}**<br>{changes(r, baseline)}",
+            f"{fmt(probe_cell(r, 'probe', 'image', 256))} / {fmt(probe_cell(r, 'probe', 'image', 2048))}",
+            f"{fmt(probe_cell(r, 'probe_random', 'image', 256))} / {fmt(probe_cell(r, 'probe_random', 'image', 2048))}",
+            f"{fmt(probe_cell(r, 'probe', 'set', 256))} / {fmt(probe_cell(r, 'probe', 'set', 512))}",
+            f"{fmt(probe_cell(r, 'probe_random', 'set', 256))} / {fmt(probe_cell(r, 'probe_random', 'set', 512))}",
+            f"{fmt(ra.get('agreement_label'))} ({fmt(ra.get('fraction_of_real_accuracy'), 2)})" if ra else "—",
+            fmt(div.get("lpips"), 3) if div else "—",
+            independent(r),
+            fmt(fid),
+            margin(r),
+            fmt(reg, 3),
+        ]) + " |")
+    return "\n".join(lines) + "\n\n" + commands(rows)
+
+
+def by_name(table: str) -> dict[str, dict]:
+    return {r["name"].split("/")[-1]: r for r in records(table)}
+
+
+def table1() -> str:
+    """Paper Table 1 on the shapes: FIDs, reconstruction MSEs, and what keeps semantics."""
+    rows = by_name("tables")
+    head = ("| model | steps | FID recon ↓ | FID gen ↓ | MSE Inception | MSE pixel | recon agreement % (÷ classifier) "
+            "| diversity LPIPS (random pairs) | chain step 6 agreement % | chain step 6 FID |\n"
+            "|---|---|---|---|---|---|---|---|---|---|")
+    lines = [head]
+    for name, label in (("hbae", "HBAE"), ("vae", "VAE"), ("gan", "GAN"), ("set_hbae", "Set-HBAE"), ("set_vae", "Set-VAE")):
+        if name not in rows:
+            continue
+        r = rows[name]
+        mse, ra, div, ch = (metric(r, m) for m in ("recon_mse", "recon_agreement", "diversity", "chain_agreement"))
+        last = f"step{int(ch['steps'])}" if ch else ""
+        lines.append("| " + " | ".join([
+            label, str(int(r["curves"].get("steps", 0))),
+            fmt(metric(r, "fid_recon").get("fid")), fmt(metric(r, "fid_gen").get("fid")),
+            fmt(mse.get("feature"), 3), fmt(mse.get("pixel"), 4),
+            f"{fmt(ra.get('agreement_label'))} ({fmt(ra.get('fraction_of_real_accuracy'), 2)})" if ra else "—",
+            f"{fmt(div.get('lpips'), 3)} ({fmt(div.get('lpips_random_pair'), 3)})" if div else "—",
+            fmt(ch.get(f"{last}/agreement_label")) if ch else "—",
+            fmt(ch.get(f"{last}/fid")) if ch else "—",
+        ]) + " |")
+    return "\n".join(lines) + "\n\n" + commands(rows.values())
+
+
+def commands(rows) -> str:
+    items = "\n".join(
+        f"- `python experiments/ablation.py {r['name']} --table {r.get('table', '?')}`: training "
+        f"{r['train_seconds'] / 60:.1f} min, evaluation {r['eval_seconds'] / 60:.1f} min (`{r['eval_command'].split(' --metrics ')[1]}`)"
+        for r in rows)
+    return f"<details><summary>commands and wall times (the records keep the full command lines)</summary>\n\n{items}\n\n</details>"
+
+
+def table2() -> str:
+    """Paper Table 2 on the shapes: few-shot probe accuracy of frozen codes, mean ± std over seeds."""
+    rows = by_name("tables")
+    lines = ["| features | " + " | ".join(str(n) for n in SIZES) + " |", "|---|" + "---|" * len(SIZES)]
+    for name, label, metric_name in (("set_hbae", "Set-HBAE", "probe"), ("set_vae", "Set-VAE", "probe"),
+                                     ("set_hbae", "untrained (Set-HBAE architecture)", "probe_random"),
+                                     ("set_hbae", "supervised (same encoder)", "probe_supervised")):
+        if name not in rows or not metric(rows[name], metric_name):
+            continue
+        values = metric(rows[name], metric_name)
+        for kind in ("image", "set"):
+            cells = []
+            for n in SIZES:
+                key = next((k for k in (f"{kind}/{n}",) if k in values), None)
+                if key is None:  # set probes stop at the number of training objects
+                    capped = sorted(int(k.split("/")[1]) for k in values
+                                    if k.startswith(f"{kind}/") and not k.endswith("_std"))
+                    key = f"{kind}/{capped[-1]}" if capped and capped[-1] < n and capped[-1] > SIZES[SIZES.index(n) - 1] else None
+                cells.append("—" if key is None else f"{values[key]:.1f} ± {values[key + '_std']:.1f}"
+                             + (f" ({key.split('/')[1]})" if not key.endswith(f"/{n}") else ""))
+            if any(c != "—" for c in cells):
+                lines.append(f"| {label} ({kind} code) | " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
+TABLES = {"screen16": lambda: ablation_table("screen16"), "ablation32": lambda: ablation_table("ablation32"),
+          "table1": table1, "table2": table2}
+
+
+def render(doc: str) -> str:
+    def replace(match: re.Match) -> str:
+        name = match.group(1)
+        if name not in TABLES:
+            raise SystemExit(f"docs/results.md names table '{name}', which experiments/tables.py does not know")
+        return f"<!-- table:{name} -->\n{TABLES[name]()}\n<!-- /table:{name} -->"
+
+    return re.sub(r"<!-- table:(\S+) -->.*?<!-- /table:\1 -->", replace, doc, flags=re.S)
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--check", action="store_true")
+    args = ap.parse_args(argv)
+    old = DOC.read_text()
+    new = render(old)
+    if args.check:
+        if new != old:
+            print("docs/results.md differs from what results/ gives: run python experiments/tables.py")
+            return 1
+        return 0
+    DOC.write_text(new)
+    print(f"wrote {DOC}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
