@@ -172,7 +172,65 @@ def table2() -> str:
     return "\n".join(lines)
 
 
-TABLES = {"screen16": lambda: ablation_table("screen16"), "ablation32": lambda: ablation_table("ablation32"),
+def criteria() -> str:
+    """The checks the HBAE must pass (issue 13), each read off the records of the shipped recipes."""
+    rows = by_name("tables")
+    out = ["| check | measured | goal | met |", "|---|---|---|---|"]
+
+    def add(check: str, measured: str, goal: str, ok: bool | None) -> None:
+        out.append(f"| {check} | {measured} | {goal} | {'—' if ok is None else ('yes' if ok else '**no**')} |")
+
+    sh, h, v = rows.get("set_hbae"), rows.get("hbae"), rows.get("vae")
+    if sh:
+        trained, untrained = metric(sh, "probe"), metric(sh, "probe_random")
+        for kind in ("image", "set"):
+            gaps = {k.split("/")[1]: trained[k] - untrained[k] for k in trained
+                    if k.startswith(f"{kind}/") and not k.endswith("_std") and k in untrained}
+            if gaps:
+                worst = min(gaps, key=gaps.get)
+                add(f"Set-HBAE {kind} codes − untrained twin, project probe, every n",
+                    f"min {gaps[worst]:+.1f} points (n = {worst}); " + ", ".join(f"{n}: {g:+.1f}" for n, g in
+                                                                                 sorted(gaps.items(), key=lambda t: int(t[0]))),
+                    "≥ +5 at every n", gaps[worst] >= 5)
+        ind = sh.get("independent", {})
+        if ind:
+            gaps = {n: ind[f"trained/{n}"] - ind[f"untrained/{n}"] for n in (256, 2048) if f"trained/{n}" in ind}
+            add("Set-HBAE image codes − untrained twin, scikit-learn logistic regression",
+                ", ".join(f"n = {n}: {g:+.1f}" for n, g in gaps.items()), "≥ +5 at n = 256 and 2048",
+                all(g >= 5 for g in gaps.values()))
+    for name, r in (("Set-HBAE", sh), ("HBAE", h)):
+        if not r:
+            continue
+        c = r["curves"]
+        if "critic/margin/min" in c:
+            add(f"{name}: D(real) − D(fake) over the last 20 % of training",
+                f"mean {c['critic/margin/mean']:.2f}, range [{c['critic/margin/min']:.2f}, {c['critic/margin/max']:.2f}]",
+                "positive and bounded", c["critic/margin/min"] > 0 and c["critic/margin/max"] < 10)
+        ra = metric(r, "recon_agreement")
+        if ra:
+            add(f"{name}: stochastic reconstructions labelled as their input",
+                f"{ra['agreement_label']:.1f} % = {ra.get('fraction_of_real_accuracy', float('nan')):.2f} × the classifier's "
+                f"{ra['classifier_accuracy']:.1f} % on real images", "≥ 0.8 ×", ra.get("fraction_of_real_accuracy", 0) >= 0.8)
+        ch = metric(r, "chain_agreement")
+        if ch:
+            t = int(ch["steps"])
+            add(f"{name}: Markov chain step {t} vs step 1",
+                f"agreement {ch['step1/agreement_label']:.1f} → {ch[f'step{t}/agreement_label']:.1f} %, FID "
+                f"{ch['step1/fid']:.1f} → {ch[f'step{t}/fid']:.1f}, classes {ch['step1/classes']:.0f} → {ch[f'step{t}/classes']:.0f}, "
+                f"top class {ch['step1/top_class_percent']:.1f} → {ch[f'step{t}/top_class_percent']:.1f} % (real {ch['real/top_class_percent']:.1f} %)",
+                "stays near the data, no collapse to one class", None)
+    if h and v:
+        fh, fv = metric(h, "fid_gen").get("fid"), metric(v, "fid_gen").get("fid")
+        if fh is not None and fv is not None:
+            add("HBAE FID gen vs VAE FID gen", f"{fh:.1f} vs {fv:.1f}", "HBAE lower", fh < fv)
+        dh, dv = metric(h, "diversity").get("lpips"), metric(v, "diversity").get("lpips")
+        if dh is not None and dv is not None:
+            add("reconstruction diversity (LPIPS between draws), HBAE vs VAE", f"{dh:.3f} vs {dv:.4f}",
+                "HBAE clearly above", dh > 3 * dv)
+    return "\n".join(out)
+
+
+TABLES = {"criteria": criteria, "screen16": lambda: ablation_table("screen16"), "ablation32": lambda: ablation_table("ablation32"),
           "table1": table1, "table2": table2}
 
 

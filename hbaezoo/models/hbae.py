@@ -10,6 +10,8 @@ which adversarial gradients reach the encoder in the critic phase — through th
 fakes (`encoder_through_generator`) and through the critic's projection
 (`encoder_through_critic`); Eq. 7 read literally says both — and which parts the
 reconstruction regulariser trains (`regulariser_trains`; the paper says the encoder).
+Two optional generator-phase terms are measured there too: R on noisy draws
+(`regulariser_noise`) and code consistency ‖E(G(z'|z)) − z‖² (`code_consistency`).
 """
 
 from __future__ import annotations
@@ -18,8 +20,8 @@ import gin
 import torch
 from einops import rearrange, repeat
 
-from hbaezoo.models.adversarial import ConditionalAdversarial
 from hbaezoo.errors import ConfigError
+from hbaezoo.models.adversarial import ConditionalAdversarial
 from hbaezoo.models.base import Batch, Encodes, as_set, build
 from hbaezoo.registry import MODELS
 
