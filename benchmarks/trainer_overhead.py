@@ -35,9 +35,11 @@ def hand_written(model, batch_fn, lr_critic=4e-4, lr_gen=2e-4):
         z = posterior.mean
         zk = repeat(z, "b z -> (b k) z", k=k)
         real = model.discriminator(x.flatten(0, 1), zk)
-        fake = model.discriminator(model.generator(zk, torch.randn(zk.shape[0], model.noise_dim, device=zk.device)), zk)
+        z_fake = zk if model.encoder_through_generator else zk.detach()
+        fake = model.discriminator(model.generator(z_fake, torch.randn(zk.shape[0], model.noise_dim, device=zk.device)), zk)
         mean_image = repeat(model.generator(z, z.new_zeros(z.shape[0], model.noise_dim)), "b c h w -> (b k) c h w", k=k)
-        loss = adv.critic(real, fake) + model.beta * model.divergence(posterior) + model.regulariser(x.flatten(0, 1), mean_image)
+        loss = (adv.critic(real, fake) + model.beta * model.divergence(posterior)
+                + model.regulariser_trains.get("encoder", 0.0) * model.regulariser(x.flatten(0, 1), mean_image))
         loss.backward()
         opt_c.step()
         for p in gen_params:
@@ -46,8 +48,13 @@ def hand_written(model, batch_fn, lr_critic=4e-4, lr_gen=2e-4):
             p.requires_grad_(False)
         opt_g.zero_grad(set_to_none=True)
         with torch.no_grad():
-            zk = repeat(model.encode(x).mean, "b z -> (b k) z", k=k)
-        adv.generator(model.discriminator(model.generator(zk, torch.randn(zk.shape[0], model.noise_dim, device=zk.device)), zk)).backward()
+            z = model.encode(x).mean
+            zk = repeat(z, "b z -> (b k) z", k=k)
+        loss = adv.generator(model.discriminator(model.generator(zk, torch.randn(zk.shape[0], model.noise_dim, device=zk.device)), zk))
+        if model.regulariser_trains.get("generator"):
+            mean_image = repeat(model.generator(z, z.new_zeros(z.shape[0], model.noise_dim)), "b c h w -> (b k) c h w", k=k)
+            loss = loss + model.regulariser_trains["generator"] * model.regulariser(x.flatten(0, 1), mean_image)
+        loss.backward()
         opt_g.step()
         for p in critic_params:
             p.requires_grad_(True)
