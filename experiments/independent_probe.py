@@ -6,7 +6,7 @@ standardised codes) on N random training images per seed; reports held-out accur
 trained encoder and for an untrained twin (the same recipe, fresh weights). Only torch,
 scikit-learn and the run's own checkpoint are used: no code from hbaezoo.eval.
 
-    pip install scikit-learn
+    pip install -e ".[experiments]"
     python experiments/independent_probe.py runs/set_hbae_shapes [--sizes 256 2048] [--out FILE]
 """
 

@@ -153,7 +153,7 @@ def table2() -> str:
     lines = ["| features | " + " | ".join(str(n) for n in SIZES) + " |", "|---|" + "---|" * len(SIZES)]
     for name, label, metric_name in (("set_hbae", "Set-HBAE", "probe"), ("set_vae", "Set-VAE", "probe"),
                                      ("set_hbae", "untrained (Set-HBAE architecture)", "probe_random"),
-                                     ("set_hbae", "supervised (same encoder)", "probe_supervised")):
+                                     ("set_hbae", "supervised (same encoder, 1 seed)", "probe_supervised")):
         if name not in rows or not metric(rows[name], metric_name):
             continue
         values = metric(rows[name], metric_name)
@@ -165,7 +165,8 @@ def table2() -> str:
                     capped = sorted(int(k.split("/")[1]) for k in values
                                     if k.startswith(f"{kind}/") and not k.endswith("_std"))
                     key = f"{kind}/{capped[-1]}" if capped and capped[-1] < n and capped[-1] > SIZES[SIZES.index(n) - 1] else None
-                cells.append("—" if key is None else f"{values[key]:.1f} ± {values[key + '_std']:.1f}"
+                spread = f" ± {values[key + '_std']:.1f}" if values.get("seeds", 2) > 1 else ""
+                cells.append("—" if key is None else f"{values[key]:.1f}{spread}"
                              + (f" ({key.split('/')[1]})" if not key.endswith(f"/{n}") else ""))
             if any(c != "—" for c in cells):
                 lines.append(f"| {label} ({kind} code) | " + " | ".join(cells) + " |")
@@ -218,7 +219,11 @@ def criteria() -> str:
                 f"agreement {ch['step1/agreement_label']:.1f} → {ch[f'step{t}/agreement_label']:.1f} %, FID "
                 f"{ch['step1/fid']:.1f} → {ch[f'step{t}/fid']:.1f}, classes {ch['step1/classes']:.0f} → {ch[f'step{t}/classes']:.0f}, "
                 f"top class {ch['step1/top_class_percent']:.1f} → {ch[f'step{t}/top_class_percent']:.1f} % (real {ch['real/top_class_percent']:.1f} %)",
-                "stays near the data, no collapse to one class", None)
+                "stays near the data (judged from these numbers and the pictures)", None)
+            add(f"{name}: chains collapse to one class?",
+                f"step {t}: {ch[f'step{t}/classes']:.0f} of {ch['real/classes']:.0f} classes predicted, the largest holds "
+                f"{ch[f'step{t}/top_class_percent']:.1f} %", "no collapse: several classes, none holding most images",
+                ch[f"step{t}/classes"] >= ch["real/classes"] / 2 and ch[f"step{t}/top_class_percent"] < 50)
     if h and v:
         fh, fv = metric(h, "fid_gen").get("fid"), metric(v, "fid_gen").get("fid")
         if fh is not None and fv is not None:
