@@ -1,4 +1,4 @@
-"""`hbaezoo` command line: run | list | sample | new-plugin (and eval/report where installed).
+"""`hbaezoo` command line: run | list | sample | new-plugin | eval | report.
 
 User errors (bad recipe, unknown part, missing data, ...) print one clear message and
 exit with status 2; `--debug` shows the traceback instead.
@@ -83,7 +83,7 @@ def cmd_list(args) -> int:
 
 
 def cmd_sample(args) -> int:
-    from hbaezoo.sample import sample_to_file
+    from hbaezoo.sampling import sample_to_file
 
     out = sample_to_file(args.run_dir, args.mode, args.out, n=args.n, steps=args.steps, device=args.device,
                          seed=args.seed, plugins=args.plugin, use_ema=not args.no_ema)
@@ -149,12 +149,9 @@ def build_parser() -> argparse.ArgumentParser:
     new.add_argument("--dest", default=".", help="folder to create it in (default .)")
     new.set_defaults(func=cmd_new_plugin)
 
-    for extra in ("hbaezoo.eval.cli",):
-        try:
-            module = __import__(extra, fromlist=["register"])
-        except ImportError:
-            continue
-        module.register(sub, plugin_arg)
+    from hbaezoo import eval_cli
+
+    eval_cli.register(sub, plugin_arg)
     return parser
 
 

@@ -14,6 +14,7 @@ import gin
 
 from hbaezoo.errors import ConfigError
 from hbaezoo.registry import suggest
+from hbaezoo.signatures import parameters
 
 
 def _configurable_names() -> list[str]:
@@ -32,14 +33,7 @@ def _parameters_of(selector: str) -> list[str]:
         return []
     if configurable is None:
         return []
-    import inspect
-
-    fn = configurable.wrapped
-    target = fn.__init__ if inspect.isclass(fn) else fn
-    try:
-        return [p for p in inspect.signature(target).parameters if p != "self"]
-    except (TypeError, ValueError):
-        return []
+    return list(parameters(configurable.wrapped))
 
 
 def explain(exc: BaseException, where: str = "") -> ConfigError:
@@ -86,6 +80,9 @@ def parse(config_files: list[str | Path] = (), bindings: list[str] = ()) -> None
                 f"config file {path} does not exist. Recipes ship in the gin/ folder of the "
                 f"repository, e.g. `hbaezoo run gin/hbae_shapes.gin`."
             )
+        if str(path.parent) not in gin.config._LOCATION_PREFIXES:
+            # `include 'shared/x.gin'` in a recipe is read relative to the recipe's folder.
+            gin.add_config_file_search_path(str(path.parent))
         try:
             gin.parse_config_file(str(path))
         except PARSE_ERRORS as exc:
@@ -97,11 +94,50 @@ def parse(config_files: list[str | Path] = (), bindings: list[str] = ()) -> None
             raise explain(exc, f"binding -b {binding!r}") from exc
 
 
+# Parts built only after a run starts (previews, `hbaezoo sample` and `eval`): unbuilt is not unused.
+BUILT_LATER = ("samplers", "metrics", "extractors")
+
+
+def unused_bindings() -> list[str]:
+    """Bindings parsed but read by no configurable call so far, as `[scope/]selector.param`.
+
+    Called once a run is built, these are values that change nothing: a part the model does
+    not have (`encoders.resnet.width` for a GAN), a scope no optimizer group uses, ...
+    """
+    used = gin.config._OPERATIVE_CONFIG  # gin has no public view of either table
+    out = []
+    for (scope, selector), params in gin.config._CONFIG.items():
+        if selector.split(".")[0] in BUILT_LATER:
+            continue
+        taken = {p for (s, sel), ps in used.items() if s == scope and (sel == selector or sel.endswith(f".{selector}"))
+                 for p in ps}
+        out += [f"{scope + '/' if scope else ''}{selector}.{param}" for param in params if param not in taken]
+    return sorted(out)
+
+
+INCLUDE = re.compile(r"""^include\s+['"](?P<path>[^'"]+)['"]\s*$""", re.MULTILINE)
+
+
+def inline_includes(path: Path) -> str:
+    """A recipe's text with every `include` replaced by the included file's text (recursively),
+    so config.gin stands alone in a run directory."""
+
+    def expand(m: re.Match) -> str:
+        name = m["path"]
+        found = next((c for c in (path.parent / name, Path(name)) if c.is_file()), None)
+        if found is None:
+            raise ConfigError(f"{path}: include '{name}' not found next to the recipe ({path.parent / name}) "
+                              f"or in the working directory.")
+        return f"# ---- include {name}\n{inline_includes(found).rstrip()}\n# ---- end of {name}"
+
+    return INCLUDE.sub(expand, path.read_text())
+
+
 def config_text(config_files: list[str | Path], bindings: list[str]) -> str:
     """The recipe as given: each file's text, then the bindings, in parse order."""
     parts = []
     for path in config_files:
-        parts.append(f"# ---- {path}\n{Path(path).read_text()}")
+        parts.append(f"# ---- {path}\n{inline_includes(Path(path))}")
     if bindings:
         parts.append("# ---- bindings (-b)\n" + "\n".join(bindings) + "\n")
     return "\n".join(parts)

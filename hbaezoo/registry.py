@@ -20,6 +20,7 @@ from typing import Any
 import gin
 
 from hbaezoo.errors import RegistryError
+from hbaezoo.signatures import parameters
 
 # Which plugin is being imported right now; parts registered meanwhile belong to it.
 _SOURCE: contextvars.ContextVar[str | None] = contextvars.ContextVar("hbaezoo_source", default=None)
@@ -72,16 +73,7 @@ class Part:
 
     def parameters(self) -> dict[str, Any]:
         """Keyword parameters with their defaults (`inspect.Parameter.empty` if required)."""
-        target = self.original.__init__ if inspect.isclass(self.original) else self.original
-        try:
-            sig = inspect.signature(target)
-        except (TypeError, ValueError):
-            return {}
-        return {
-            n: p.default
-            for n, p in sig.parameters.items()
-            if n != "self" and p.kind not in (p.VAR_POSITIONAL, p.VAR_KEYWORD)
-        }
+        return parameters(self.original)
 
 
 def suggest(name: str, candidates: list[str], n: int = 3) -> str:

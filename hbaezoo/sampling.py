@@ -1,4 +1,4 @@
-"""Inference modes of `hbaezoo sample`, one registered part each.
+"""Inference modes of `hbaezoo sample`, one registered part each, and `sample_to_file` behind the command.
 
 A mode maps a model (and, if it `needs_data`, a batch of test images or sets) to a
 grid [rows, cols, C, H, W] in [-1, 1]; `save_grid` writes it as one PNG.
@@ -12,6 +12,7 @@ import torch
 from einops import rearrange
 from torchvision.utils import save_image
 
+from hbaezoo.data.batches import BatchPlan, batches
 from hbaezoo.models.base import Model, as_set
 from hbaezoo.registry import SAMPLERS
 
@@ -93,3 +94,29 @@ class SetGeneration:
 
     def __call__(self, model: Model, x, *, n: int, steps: int) -> torch.Tensor:
         return model.sample_sets(n, self.set_size)
+
+
+# -- `hbaezoo sample` ----------------------------------------------------------------------------
+def held_out_inputs(dataset_factory, data: dict, n: int, sets: bool, seed: int) -> torch.Tensor:
+    """n held-out images [n, C, H, W] or sets [n, K, C, H, W] (K as in training, 8 if unset)."""
+    dataset = dataset_factory(split="test")
+    set_size = (data.get("set_size") or 8) if sets else None
+    plan = BatchPlan(dataset.group_ids, batch_size=n, set_size=set_size, seed=seed)
+    return next(batches(dataset, plan, start=0, stop=1))["x"]
+
+
+def sample_to_file(run_dir, mode: str, out, *, n: int = 8, steps: int = 6, device: str = "auto",
+                   seed: int = 0, plugins=(), use_ema: bool = True) -> Path:
+    """One grid PNG at `out` from the run's newest checkpoint, in inference mode `mode`."""
+    from hbaezoo.run import load_run  # run imports the trainer, whose previews import this module
+
+    sampler = SAMPLERS.get(mode)()
+    model, data, dataset_factory, _ = load_run(run_dir, device=device, use_ema=use_ema, plugins=plugins)
+    torch.manual_seed(seed)
+    x = None
+    if sampler.needs_data:
+        x = held_out_inputs(dataset_factory, data, n, sampler.needs_sets, seed).to(model.device)
+    with torch.no_grad():
+        grid = sampler(model, x, n=n, steps=steps)
+    save_grid(grid, Path(out))
+    return Path(out)

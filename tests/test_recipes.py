@@ -13,7 +13,7 @@ from PIL import Image
 from hbaezoo.errors import CapabilityError
 from hbaezoo.registry import DATASETS, SAMPLERS
 from hbaezoo.run import train
-from hbaezoo.sample import sample_to_file
+from hbaezoo.sampling import sample_to_file
 
 REPO = os.path.abspath(os.path.join(os.path.dirname(__file__), ".."))
 RECIPES = sorted(glob.glob(os.path.join(REPO, "gin", "*.gin")))

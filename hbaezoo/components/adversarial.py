@@ -1,8 +1,9 @@
 """Adversarial losses from critic scores: real [N], fake [M] -> scalar.
 
 Sign convention: the critic *raises* scores of real data and *lowers* those of fakes;
-the generator raises scores of its fakes. `tests/components/test_adversarial.py` checks
-every loss's direction on a toy problem.
+the generator raises scores of its fakes. `hbaezoo.testing.check_adversarial` and
+tests/components/test_losses.py check every loss's direction on a toy problem and inside
+the models' real phases.
 """
 
 from __future__ import annotations

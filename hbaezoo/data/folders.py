@@ -6,7 +6,7 @@
 
 `root` defaults to $HBAEZOO_DATA/<name>. Each image comes out as float [3, R, R] in [-1, 1].
 Splits are deterministic and disjoint by group (identity, object) wherever groups span
-several images. Listing, checks and robust decoding live in hbaezoo.data.images.
+several images. Listing, checks and robust decoding live in hbaezoo.data.image_folders.
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ import numpy as np
 import torch
 from PIL import Image
 
-from hbaezoo.data.images import (
+from hbaezoo.data.image_folders import (
     FolderDataset,
     check_choice,
     hash_fraction,

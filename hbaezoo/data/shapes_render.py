@@ -17,6 +17,7 @@ import torch.nn.functional as F
 from torch import Tensor
 
 from hbaezoo.data.shapes_sdf import NUM_SHAPE_PARAMS, SHAPES
+from hbaezoo.scopes import num_threads
 
 CATEGORIES: tuple[str, ...] = tuple(SHAPES)
 
@@ -64,12 +65,8 @@ def render_objects(
     if batch_size is None:
         batch_size = max(1, _RAYS_PER_BATCH // (views * side * side))
     images = torch.empty(n, views, 3, resolution, resolution, dtype=torch.uint8)
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    try:
+    with num_threads(1):
         _render_all(images, objects_per_category, views, seed, batch_size, progress)
-    finally:
-        torch.set_num_threads(threads)
     return images, labels
 
 

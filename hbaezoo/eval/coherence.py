@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import torch
 
-from hbaezoo.eval.context import EvalContext, test_kwargs
+from hbaezoo.eval.context import EvalContext, check_kwargs
 from hbaezoo.eval.features import extract_features
 from hbaezoo.eval.semantics import real_image_classifier
 from hbaezoo.registry import METRICS
@@ -33,7 +33,7 @@ def coherence_rates(pred: torch.Tensor) -> tuple[float, float]:
 
 
 @METRICS.register("set_coherence")
-@test_kwargs(sets=4)
+@check_kwargs(sets=4)
 def set_coherence(ctx: EvalContext, *, sets: int | None = None, set_size: int | None = None,
                   train_images: int | None = None) -> dict[str, float]:
     """% of generated sets (sample_sets) whose elements all get the same predicted category."""

@@ -26,9 +26,10 @@ from hbaezoo.errors import CapabilityError
 from hbaezoo.eval import extractors as ext
 from hbaezoo.eval.features import cached_features, extract_features, progress_bar
 from hbaezoo.models.base import Model
+from hbaezoo.scopes import seeded
 
 
-def test_kwargs(**kwargs):
+def check_kwargs(**kwargs):
     """Decorator (below @METRICS.register): the small parameters hbaezoo.testing.check_metric uses."""
 
     def decorate(fn):
@@ -67,16 +68,7 @@ class EvalContext:
 
     def seeded(self, key: str):
         """A torch RNG block seeded by (ctx.seed, key); the global RNG state is restored after."""
-        import contextlib
-
-        @contextlib.contextmanager
-        def block():
-            devices = [self.device] if self.device.type == "cuda" else []
-            with torch.random.fork_rng(devices=devices):
-                torch.manual_seed((self.seed * 1_000_003 + zlib.crc32(key.encode())) % (2**63))
-                yield
-
-        return block()
+        return seeded((self.seed * 1_000_003 + zlib.crc32(key.encode())) % (2**63), self.device)
 
     def generator(self, *keys) -> torch.Generator:
         """A CPU generator for data selection, seeded by (ctx.seed, keys)."""

@@ -17,9 +17,10 @@ import torch
 import torch.nn.functional as F
 
 from hbaezoo.data.base import to_float
-from hbaezoo.eval.context import EvalContext, test_kwargs
+from hbaezoo.eval.context import EvalContext, check_kwargs
 from hbaezoo.eval.fidelity import pixel_mse, random_pairs
 from hbaezoo.registry import METRICS
+from hbaezoo.scopes import seeded
 
 ALEXNET_FILE = "alexnet-owt-7be5be79.pth"  # torchvision's AlexNet_Weights.IMAGENET1K_V1
 _LPIPS: dict[str, tuple[torch.nn.Module, str]] = {}
@@ -38,9 +39,8 @@ def lpips_model(device: torch.device) -> tuple[torch.nn.Module, str]:
         import lpips
 
         weights = alexnet_weights_path()
-        with torch.random.fork_rng(devices=[]), warnings.catch_warnings():
+        with seeded(0), warnings.catch_warnings():  # seeded: the random trunk is the same in every run
             warnings.simplefilter("ignore")  # torchvision's `pretrained=` deprecation notice
-            torch.manual_seed(0)  # the random trunk is the same in every run
             net = lpips.LPIPS(net="alex", version="0.1", pretrained=True, pnet_rand=weights is None, verbose=False)
         what = (f"LPIPS v0.1, AlexNet trunk with ImageNet weights ({weights})" if weights else
                 f"LPIPS v0.1, AlexNet trunk with a fixed random init (pnet_rand=True): torchvision's "
@@ -122,7 +122,7 @@ def _reference(ctx: EvalContext, m: int, lpips_size: int) -> dict[str, float]:
 
 
 @METRICS.register("diversity")
-@test_kwargs(inputs=3, per_input=3)
+@check_kwargs(inputs=3, per_input=3)
 def diversity(ctx: EvalContext, *, inputs: int = 64, per_input: int = 8, lpips_size: int = 64) -> dict[str, float]:
     """Mean pairwise LPIPS and pixel MSE among `per_input` stochastic reconstructions of one test image."""
     real = ctx.real_images()[:inputs]
@@ -135,7 +135,7 @@ def diversity(ctx: EvalContext, *, inputs: int = 64, per_input: int = 8, lpips_s
 
 
 @METRICS.register("diversity_prior")
-@test_kwargs(codes=3, per_code=3)
+@check_kwargs(codes=3, per_code=3)
 def diversity_prior(ctx: EvalContext, *, codes: int = 64, per_code: int = 8, lpips_size: int = 64) -> dict[str, float]:
     """Mean pairwise LPIPS and pixel MSE among `per_code` samples of one prior code (z fixed, z' drawn)."""
     with ctx.seeded("diversity_prior"):

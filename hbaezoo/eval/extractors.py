@@ -30,6 +30,7 @@ from torch import nn
 
 from hbaezoo.errors import DataError, HbaezooError
 from hbaezoo.registry import FEATURE_EXTRACTORS
+from hbaezoo.scopes import seeded
 
 CLEANFID_FILE = "inception-2015-12-05.pt"
 CLEANFID_URL = "https://nvlabs-fi-cdn.nvidia.com/stylegan2-ada-pytorch/pretrained/metrics/inception-2015-12-05.pt"
@@ -223,8 +224,7 @@ class RandomConvNet(FeatureExtractor):
     def __init__(self, *, width: int = 32, seed: int = 0) -> None:
         super().__init__()
         self.width, self.seed, self.dim = width, seed, 4 * width
-        with torch.random.fork_rng(devices=[]):
-            torch.manual_seed(seed)
+        with seeded(seed):
             self.net = nn.Sequential(
                 nn.Conv2d(3, width, 3, padding=1), nn.ReLU(),
                 nn.Conv2d(width, 2 * width, 4, stride=2, padding=1), nn.ReLU(),

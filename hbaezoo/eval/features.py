@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 from pathlib import Path
 
 import numpy as np
@@ -23,6 +22,7 @@ import torch
 
 from hbaezoo.data.base import to_float
 from hbaezoo.eval.extractors import FeatureExtractor
+from hbaezoo.files import atomic_path
 
 
 def progress_bar(enabled: bool):
@@ -84,10 +84,8 @@ def cached_features(extractor: FeatureExtractor, images: torch.Tensor, *, cache_
             pass  # a damaged cache file is recomputed
     feats = extract_features(extractor, images, **kwargs)
     try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_suffix(f".tmp{os.getpid()}.npy")
-        np.save(tmp, feats)
-        os.replace(tmp, path)
+        with atomic_path(path) as tmp:
+            np.save(tmp, feats)
         path.with_suffix(".json").write_text(json.dumps(
             {"extractor": extractor.describe(), "images": list(images.shape), **(note or {})}, indent=2))
     except OSError:

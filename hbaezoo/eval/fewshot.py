@@ -24,7 +24,7 @@ import torch
 from torch import nn
 
 from hbaezoo.errors import CapabilityError
-from hbaezoo.eval.context import EvalContext, test_kwargs
+from hbaezoo.eval.context import EvalContext, check_kwargs
 from hbaezoo.eval.probe import linear_probe
 from hbaezoo.models.base import Model
 from hbaezoo.registry import METRICS
@@ -151,7 +151,7 @@ def _untrained(ctx: EvalContext, s: int) -> Model:
 
 
 @METRICS.register("probe")
-@test_kwargs(sizes=(4, 8), seeds=2)
+@check_kwargs(sizes=(4, 8), seeds=2)
 def probe(ctx: EvalContext, *, sizes=SIZES, seeds: int = 3, kinds=KINDS, max_pool: int = 20000) -> dict[str, float]:
     """Few-shot linear probe (Table 2) on the trained encoder's frozen image and set codes, test accuracy %."""
     ctx.model.eval()
@@ -160,7 +160,7 @@ def probe(ctx: EvalContext, *, sizes=SIZES, seeds: int = 3, kinds=KINDS, max_poo
 
 
 @METRICS.register("probe_random")
-@test_kwargs(sizes=(4,), seeds=2)
+@check_kwargs(sizes=(4,), seeds=2)
 def probe_random(ctx: EvalContext, *, sizes=SIZES, seeds: int = 3, kinds=KINDS, max_pool: int = 20000) -> dict[str, float]:
     """Table 2's 'random' row: the same probe on an untrained model of the same architecture."""
     ctx.require_labels("the few-shot probe")
@@ -200,7 +200,7 @@ def _supervised_accuracy(ctx: EvalContext, model: Model, plan: Plan, kind: str, 
 
 
 @METRICS.register("probe_supervised")
-@test_kwargs(sizes=(4,), seeds=1, steps=2)
+@check_kwargs(sizes=(4,), seeds=1, steps=2)
 def probe_supervised(ctx: EvalContext, *, sizes=SIZES, seeds: int = 3, kinds=KINDS, max_pool: int = 20000,
                      steps: int = 500, lr: float = 1e-3, batch_size: int = 64) -> dict[str, float]:
     """Table 2's 'supervised' row: a fresh encoder + linear head trained jointly on the same N examples."""

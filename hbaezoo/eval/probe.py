@@ -16,6 +16,8 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
+from hbaezoo.scopes import num_threads
+
 
 def _tensor(x, dtype) -> torch.Tensor:
     return torch.as_tensor(np.asarray(x) if not isinstance(x, torch.Tensor) else x.detach().cpu(), dtype=dtype)
@@ -65,13 +67,9 @@ def fit_linear(feats, labels, *, seed: int = 0, num_classes: int | None = None, 
         loss.backward()
         return loss
 
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)  # tiny ops: extra threads only spin (60x slower on a busy 2-core machine)
-    try:
-        with torch.enable_grad():
-            opt.step(closure)
-    finally:
-        torch.set_num_threads(threads)
+    # Tiny ops: extra threads only spin (60x slower on a busy 2-core machine).
+    with num_threads(1), torch.enable_grad():
+        opt.step(closure)
     return LinearClassifier(mean, std, weight.detach(), bias.detach())
 
 

@@ -15,14 +15,15 @@ import time
 from datetime import datetime, timezone
 from pathlib import Path
 
-import torch
 from rich.markup import escape
 
 from hbaezoo.console import err_console
 from hbaezoo.errors import CapabilityError, ConfigError
 from hbaezoo.eval import extractors as ext
 from hbaezoo.eval.context import EvalContext
+from hbaezoo.files import write_text_atomic
 from hbaezoo.registry import METRICS
+from hbaezoo.scopes import seeded
 
 #: What `hbaezoo eval` computes without --metrics (the supervised baseline trains models: ask for it).
 DEFAULT_METRICS = ("fid_recon", "fid_gen", "recon_mse", "diversity", "diversity_prior", "probe", "probe_random",
@@ -65,10 +66,7 @@ def run_metric(ctx: EvalContext, name: str) -> dict:
 
 
 def _write(path: Path, results: dict) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(f".tmp{os.getpid()}")
-    tmp.write_text(json.dumps(results, indent=2))
-    os.replace(tmp, path)
+    write_text_atomic(path, json.dumps(results, indent=2))
 
 
 #: What must match for an earlier results file's metrics to be kept beside new ones.
@@ -126,8 +124,7 @@ def evaluate(run_dir, *, metrics=None, n: int = 1000, device: str = "auto", seed
     dev = next(model.parameters()).device
 
     def build_untrained(init_seed: int):
-        with torch.random.fork_rng(devices=[dev] if dev.type == "cuda" else []):
-            torch.manual_seed(init_seed)
+        with seeded(init_seed, dev):
             fresh = model_factory(image_shape=tuple(data["image_shape"]), num_classes=data["num_classes"])
         return fresh.to(dev).eval()
 

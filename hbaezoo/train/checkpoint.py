@@ -25,6 +25,7 @@ import torch
 from safetensors.torch import load_file, save_file
 
 from hbaezoo.errors import CheckpointError
+from hbaezoo.files import atomic_path
 
 STEP_DIR = re.compile(r"^step_(\d+)$")
 
@@ -79,30 +80,35 @@ def _fsync(path: Path) -> None:
 
 def save(directory: Path, step: int, model_state: dict[str, torch.Tensor], state: dict[str, Any], keep: int = 3) -> Path:
     """Write checkpoint `step` atomically and keep only the newest `keep` checkpoints."""
-    directory.mkdir(parents=True, exist_ok=True)
     final = directory / f"step_{step:08d}"
-    tmp = directory / f".tmp_step_{step:08d}_{os.getpid()}"
-    shutil.rmtree(tmp, ignore_errors=True)
-    tmp.mkdir()
-    tensors: dict[str, torch.Tensor] = {}
-    tree = flatten(state, tensors)
-    save_file({k: v.detach().cpu().contiguous() for k, v in model_state.items()}, tmp / "model.safetensors")
-    save_file(tensors, tmp / "state.safetensors")
-    meta = {
-        "step": step,
-        "state": tree,
-        "sha256": {name: _sha256(tmp / name) for name in ("model.safetensors", "state.safetensors")},
-    }
-    (tmp / "state.json").write_text(json.dumps(meta))
-    for name in ("model.safetensors", "state.safetensors", "state.json"):
-        _fsync(tmp / name)
-    if final.exists():
-        shutil.rmtree(final)
-    os.replace(tmp, final)
+    with atomic_path(final, directory=True) as tmp:
+        tensors: dict[str, torch.Tensor] = {}
+        tree = flatten(state, tensors)
+        save_file({k: v.detach().cpu().contiguous() for k, v in model_state.items()}, tmp / "model.safetensors")
+        save_file(tensors, tmp / "state.safetensors")
+        meta = {
+            "step": step,
+            "state": tree,
+            "sha256": {name: _sha256(tmp / name) for name in ("model.safetensors", "state.safetensors")},
+        }
+        (tmp / "state.json").write_text(json.dumps(meta))
+        for name in ("model.safetensors", "state.safetensors", "state.json"):
+            _fsync(tmp / name)
     _fsync(directory)
     for old in checkpoints(directory)[:-keep] if keep > 0 else []:
         shutil.rmtree(old, ignore_errors=True)
     return final
+
+
+def ema_state(saved: dict[str, torch.Tensor], parts: tuple[str, ...]) -> dict[str, torch.Tensor]:
+    """A checkpoint's EMA weights keyed like the model's state dict (`generator.<key>`).
+
+    Checkpoints written before models named their averaged parts held the generator's own
+    keys; those are read as the generator's.
+    """
+    if parts == ("generator",) and saved and not any(k.startswith("generator.") for k in saved):
+        return {f"generator.{k}": v for k, v in saved.items()}
+    return saved
 
 
 def checkpoints(directory: Path) -> list[Path]:

@@ -7,6 +7,7 @@ import torch
 from hbaezoo.errors import CapabilityError
 from hbaezoo.registry import SAMPLERS
 from hbaezoo.sampling import save_grid
+from hbaezoo.scopes import seeded
 
 
 def save_previews(trainer, batch: dict[str, torch.Tensor]) -> None:
@@ -14,11 +15,9 @@ def save_previews(trainer, batch: dict[str, torch.Tensor]) -> None:
     model = trainer.model
     was_training = model.training
     model.eval()
-    devices = [trainer.device] if trainer.device.type == "cuda" else []
     try:
         # Own RNG stream: previews must not change the training noise (exact resume).
-        with torch.random.fork_rng(devices=devices):
-            torch.manual_seed(trainer.seed)
+        with seeded(trainer.seed, trainer.device):
             for mode in trainer.preview_modes:
                 sampler = SAMPLERS.get(mode)()
                 if sampler.needs_sets and batch["x"].ndim != 5:

@@ -9,7 +9,7 @@ import pytest
 import torch
 from PIL import Image
 
-from hbaezoo.data import images
+from hbaezoo.data import image_folders as images
 from hbaezoo.data.batches import BatchPlan, batches
 from hbaezoo.data.folders import SPLITS, CelebA, ShapeNet, VGGFace2
 from hbaezoo.errors import DataError

@@ -7,7 +7,7 @@ from PIL import Image
 from safetensors.torch import load_file
 
 from hbaezoo.run import load_run, train
-from hbaezoo.sample import sample_to_file
+from hbaezoo.sampling import sample_to_file
 from hbaezoo.train.checkpoint import checkpoints, load
 
 REPO = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
@@ -23,9 +23,9 @@ def test_bf16_autocast_and_channels_last_train_finite(tiny, tmp_path):
 def test_ema_generator_is_saved_and_used_for_sampling(tiny, tmp_path):
     train([RECIPE], [*tiny, "Trainer.ema_decay = 0.5"], run_dir=tmp_path, overrides={"steps": 3})
     _, model_state, state = load(checkpoints(tmp_path / "checkpoints")[-1])
-    ema = state["ema"]
+    ema = {k[len("generator."):]: v for k, v in state["ema"].items()}
     raw = {k[len("generator."):]: v for k, v in model_state.items() if k.startswith("generator.")}
-    assert ema.keys() == raw.keys()
+    assert state["ema"].keys() == {f"generator.{k}" for k in raw}  # the parts the model names, model-keyed
     assert any(not torch.equal(ema[k], raw[k]) for k in ema if ema[k].is_floating_point())
     model, *_ = load_run(tmp_path, device="cpu")
     assert all(torch.equal(v, ema[k]) for k, v in model.generator.state_dict().items())

@@ -25,6 +25,7 @@ from torchvision.transforms.v2 import functional as TF
 
 from hbaezoo.data.base import ImageDataset, to_float
 from hbaezoo.errors import DataError
+from hbaezoo.files import write_text_atomic
 
 IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png")
 DATA_ENV = "HBAEZOO_DATA"
@@ -183,10 +184,7 @@ def check_files(name: str, root: Path, rel: np.ndarray, *, verify: bool) -> dict
             verdicts.extend(block)
             advance(len(block))
     bad = {i: why for i, why in enumerate(verdicts) if why is not None}
-    cache.parent.mkdir(parents=True, exist_ok=True)
-    tmp = cache.with_suffix(f".tmp{os.getpid()}")
-    tmp.write_text(json.dumps(bad))
-    os.replace(tmp, cache)
+    write_text_atomic(cache, json.dumps(bad))
     return bad
 
 

@@ -1,4 +1,4 @@
-"""The `eval` and `report` subcommands, added to `hbaezoo` by hbaezoo.cli when this package is installed."""
+"""The `eval` and `report` subcommands of `hbaezoo` (kept beside cli.py: nothing in hbaezoo.eval imports the CLI)."""
 
 from __future__ import annotations
 
