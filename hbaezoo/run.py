@@ -102,6 +102,7 @@ def train(
     data["set_size"] = trainer.set_size
     data["batch_plan"] = trainer.plan.stats
     if trainer.dist.is_main:
+        _warn_unused(gin_config.unused_bindings())
         _report_data(dataset, trainer.plan.stats, run_dir)
         (run_dir / "data.json").write_text(json.dumps(data, indent=2))
         if dataset.skipped:
@@ -111,6 +112,20 @@ def train(
     if trainer.dist.is_main:
         (run_dir / "operative.gin").write_text(gin_config.operative_text(versions()))
     return logs
+
+
+def _warn_unused(names: list[str]) -> None:
+    """Say which bindings the built run never read: they change nothing, often by mistake."""
+    if not names:
+        return
+    from rich.markup import escape
+
+    from hbaezoo.console import err_console
+
+    err_console.print(
+        f"[yellow]warning:[/] {len(names)} binding(s) were never used by the built run: {escape(', '.join(names))}. "
+        f"The model may not have that part (e.g. a width for an encoder a GAN lacks); remove them from the recipe "
+        f"or fix the name.", highlight=False)
 
 
 def _report_data(dataset, stats: dict, run_dir: Path) -> None:
@@ -129,7 +144,7 @@ def _report_data(dataset, stats: dict, run_dir: Path) -> None:
 
 
 def load_run(run_dir: str | Path, *, device: str = "auto", use_ema: bool = True, plugins: list[str] = ()):
-    """A trained model (newest good checkpoint, EMA generator if any), its data facts and dataset factory."""
+    """A trained model (newest good checkpoint, EMA weights of its averaged parts if any), its data facts and dataset factory."""
     run_dir = Path(run_dir)
     for needed in ("config.gin", "data.json"):
         if not (run_dir / needed).is_file():
@@ -148,7 +163,7 @@ def load_run(run_dir: str | Path, *, device: str = "auto", use_ema: bool = True,
     step, model_state, state = found
     checkpoint.check_compatible(model, model_state, run_dir)
     model.load_state_dict(model_state)
-    if use_ema and state.get("ema") is not None and hasattr(model, "generator"):
-        model.generator.load_state_dict(state["ema"])
+    if use_ema and state.get("ema") is not None and model.averaged_parts:
+        model.load_state_dict({**model.state_dict(), **checkpoint.ema_state(state["ema"], model.averaged_parts)})
     model.to(resolve_device(device)).eval()
     return model, data, dataset_factory, step

@@ -15,7 +15,6 @@ a class attribute `TEST_KWARGS = {...}` with the keyword arguments to use instea
 
 from __future__ import annotations
 
-import copy
 import io
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -25,6 +24,8 @@ import torch
 from torch import nn
 
 from hbaezoo.components.posterior import Posterior
+from hbaezoo.scopes import num_threads, seeded
+from hbaezoo.signatures import parameters
 
 
 @dataclass(frozen=True)
@@ -44,6 +45,18 @@ class Sizes:
     @property
     def image_shape(self) -> tuple[int, int, int]:
         return (self.channels, self.resolution, self.resolution)
+
+
+def skip(reason: str) -> None:
+    """Stop a check visibly: a pytest skip under pytest, else a warning (never a silent pass)."""
+    try:
+        import pytest
+    except ImportError:
+        import warnings
+
+        warnings.warn(f"check skipped: {reason}", stacklevel=2)
+        return
+    pytest.skip(reason)
 
 
 def _kwargs(factory) -> dict[str, Any]:
@@ -257,8 +270,6 @@ def check_schedule(factory, sizes: Sizes, name: str = "schedule") -> None:
 
 def tiny_model(factory, sizes: Sizes, **overrides) -> nn.Module:
     """A model built from small core parts for whichever part slots its constructor has."""
-    import inspect
-
     from hbaezoo.registry import (
         ADVERSARIAL_LOSSES,
         DISCRIMINATORS,
@@ -282,8 +293,7 @@ def tiny_model(factory, sizes: Sizes, **overrides) -> nn.Module:
         "z_dim": sizes.z_dim,
         "noise_dim": sizes.noise_dim,
     }
-    target = factory.__init__ if inspect.isclass(factory) else factory
-    params = inspect.signature(target).parameters
+    params = parameters(factory)
     kwargs = {k: v for k, v in slots.items() if k in params}
     kwargs.update(_kwargs(factory))
     kwargs.update(overrides)
@@ -291,7 +301,10 @@ def tiny_model(factory, sizes: Sizes, **overrides) -> nn.Module:
 
 
 def check_model(factory, sizes: Sizes, name: str = "model") -> None:
-    """Every phase gives a finite scalar loss whose gradient reaches every parameter of its group."""
+    """Every phase gives a finite scalar loss whose gradient reaches every parameter of its group,
+    a step of each phase moves the model's measures the way the phase declares, and a state
+    dict loads into a fresh build with identical outputs.
+    """
     torch.manual_seed(sizes.seed)
     model = tiny_model(factory, sizes)
     groups = model.param_groups()
@@ -312,10 +325,81 @@ def check_model(factory, sizes: Sizes, name: str = "model") -> None:
         loss.backward()
         dead = [i for i, p in enumerate(groups[phase.group]) if p.grad is None]
         assert not dead, f"{name}: phase '{phase.group}' leaves {len(dead)} of its parameters without a gradient"
-    buffer = io.BytesIO()
-    torch.save(model.state_dict(), buffer)
-    buffer.seek(0)
-    copy.deepcopy(model).load_state_dict(torch.load(buffer, weights_only=True))
+    model.zero_grad(set_to_none=True)
+    check_phase_directions(name, model, batch, seed=sizes.seed)
+
+    def rebuild() -> nn.Module:
+        torch.manual_seed(sizes.seed + 1)  # other initial weights: only the loaded state can make outputs agree
+        return tiny_model(factory, sizes)
+
+    check_state_dict_round_trip(name, model, rebuild, lambda m: _model_output(m, batch))
+
+
+def _model_output(model: nn.Module, batch: dict[str, torch.Tensor]) -> torch.Tensor:
+    """Every measure and every phase loss of `model` on `batch`, as one vector."""
+    values = [fn() for fn in model.measures(batch).values()] + [phase.loss(batch)[0] for phase in model.phases()]
+    return torch.stack([v.detach().float() for v in values])
+
+
+def check_phase_directions(name: str, model: nn.Module, batch: dict[str, torch.Tensor], *, seed: int = 0,
+                           step: float = 1e-2) -> None:
+    """One step of each real phase, from the same start, moves its declared measures the declared way.
+
+    The step is the phase's gradient on its group, scaled to parameter-space length `step`
+    (or a tenth, a hundredth of it, until the phase's own loss falls), so the change is first
+    order. Buffers (batch-norm statistics, spectral-norm vectors)
+    and the RNG are reset before every evaluation: only the step can move a measure. A
+    critic phase must raise the margin D(real) − D(fake), a generator phase lower it, an
+    autoencoder phase lower its reconstruction error — a sign error in a loss fails here.
+    """
+    start = {k: v.detach().clone() for k, v in model.state_dict().items()}
+    buffers = {n: b.detach().clone() for n, b in model.named_buffers()}
+    groups = model.param_groups()
+    model.train()  # the mode the trainer runs phases in
+
+    def evaluate(fn):
+        with torch.no_grad():
+            for n, b in model.named_buffers():
+                b.copy_(buffers[n])
+        with seeded(seed):
+            return fn()
+
+    def measure() -> dict[str, float]:
+        # Not under no_grad: a measure may hold a gradient penalty.
+        return {k: float(evaluate(fn).detach()) for k, fn in model.measures(batch).items()}
+
+    for phase in model.phases():
+        wanted = {**{m: +1 for m in phase.raises}, **{m: -1 for m in phase.lowers}}
+        assert wanted, (
+            f"{name}: phase '{phase.group}' declares no direction. Give it Phase(..., raises=(...,)) or "
+            f"lowers=(...,) naming what a step must move among the model's measures(batch)."
+        )
+        before = measure()
+        unknown = sorted(wanted.keys() - before.keys())
+        assert not unknown, f"{name}: phase '{phase.group}' names {unknown}, which measures(batch) lacks: {sorted(before)}"
+        params = [p for p in groups[phase.group] if p.requires_grad]
+        loss, _ = evaluate(lambda: phase.loss(batch))
+        grads = [g if g is not None else torch.zeros_like(p)
+                 for p, g in zip(params, torch.autograd.grad(loss, params, allow_unused=True))]
+        norm = float(torch.sqrt(sum(g.pow(2).sum() for g in grads)))
+        assert norm > 0, f"{name}: phase '{phase.group}' has a zero gradient on a toy batch"
+        # The longest of these steps that lowers the phase's own loss is short enough to be first order.
+        for length in (step, step / 10, step / 100):
+            with torch.no_grad():
+                for p, g in zip(params, grads):
+                    p.sub_(g, alpha=length / norm)
+                lower = float(evaluate(lambda: phase.loss(batch)[0])) < float(loss)
+            if lower:
+                break
+            model.load_state_dict(start)
+        after = measure()
+        model.load_state_dict(start)
+        for key, sign in wanted.items():
+            way = "raise" if sign > 0 else "lower"
+            assert sign * (after[key] - before[key]) > 0, (
+                f"{name}: a step of phase '{phase.group}' should {way} '{key}' but moved it "
+                f"{before[key]:.6g} -> {after[key]:.6g}. Check the sign of that phase's loss."
+            )
 
 
 def check_dataset(factory, sizes: Sizes, name: str = "dataset") -> None:
@@ -337,8 +421,8 @@ def check_sampler(factory, sizes: Sizes, name: str = "sampler") -> None:
     x = _images(sizes, sizes.batch, sizes.set_size) if sampler.needs_sets else _images(sizes, sizes.batch)
     try:
         grid = sampler(model, x if sampler.needs_data else None, n=2, steps=2)
-    except CapabilityError:
-        return
+    except CapabilityError as exc:
+        return skip(f"{name}: a tiny Set-HBAE cannot do it: {exc}")
     assert grid.ndim == 5 and tuple(grid.shape[2:]) == sizes.image_shape, f"{name}: grid must be [rows, cols, C, H, W]"
     _assert_finite(name, grid)
 
@@ -346,20 +430,16 @@ def check_sampler(factory, sizes: Sizes, name: str = "sampler") -> None:
 def check_extractor(factory, sizes: Sizes, name: str = "extractor") -> None:
     """Images [B, C, H, W] in [-1, 1] -> finite features [B, dim], independent of batch and RNG state.
 
-    An extractor whose weights are not on disk (hbaezoo never downloads) cannot be checked here.
+    An extractor whose weights are not on disk (hbaezoo never downloads) is skipped, saying why.
     """
     from hbaezoo.eval.extractors import WeightsUnavailable
 
     try:
         extractor = factory(**_kwargs(factory))
-    except WeightsUnavailable:
-        return
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)  # small batches: extra threads only spin on a busy machine
-    try:
+    except WeightsUnavailable as exc:
+        return skip(f"{name}: its weights are not on disk: {exc}")
+    with num_threads(1):  # small batches: extra threads only spin on a busy machine
         _check_extractor(extractor, sizes, name)
-    finally:
-        torch.set_num_threads(threads)
 
 
 def _check_extractor(extractor, sizes: Sizes, name: str) -> None:
@@ -384,7 +464,7 @@ def _check_extractor(extractor, sizes: Sizes, name: str) -> None:
 def check_metric(factory, sizes: Sizes, name: str = "metric") -> None:
     """metric(ctx) on a tiny Set-HBAE and toy data: a dict of finite floats, the same on a rerun
     whatever the global RNG state. A metric that raises CapabilityError (the model or data
-    cannot support it) passes.
+    cannot support it) is skipped, saying why.
     """
     import math
 
@@ -402,7 +482,8 @@ def check_metric(factory, sizes: Sizes, name: str = "metric") -> None:
         torch.manual_seed(rng)
         try:
             out = factory(ctx, **_kwargs(factory))
-        except CapabilityError:
+        except CapabilityError as exc:
+            skip(f"{name}: a tiny Set-HBAE on toy data cannot support it: {exc}")
             return None
         assert isinstance(out, dict) and out, f"{name}: must return a non-empty dict[str, float]"
         for key, value in out.items():
@@ -410,15 +491,11 @@ def check_metric(factory, sizes: Sizes, name: str = "metric") -> None:
             assert math.isfinite(float(value)), f"{name}: '{key}' is not a finite number: {value!r}"
         return {k: float(v) for k, v in out.items()}
 
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)  # tiny tensors: extra threads only spin on a busy machine
-    try:
+    with num_threads(1):  # tiny tensors: extra threads only spin on a busy machine
         first = values(100)
         if first is None:
             return
         second = values(101)
-    finally:
-        torch.set_num_threads(threads)
     assert second is not None and first.keys() == second.keys() and all(
         math.isclose(first[k], second[k], rel_tol=1e-4, abs_tol=1e-6) for k in first
     ), f"{name}: not reproducible under the context's seed: {first} vs {second}"

@@ -8,8 +8,10 @@ z comes from and what extra terms the critic phase carries.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import torch
-from einops import repeat
+from einops import rearrange, repeat
 from torch import nn
 
 from hbaezoo.components.adversarial import LinearLoss
@@ -18,6 +20,8 @@ from hbaezoo.models.base import Batch, Model, Phase, as_set, build
 
 class ConditionalAdversarial(Model):
     """Generator G(z'|z) against critic D(x|z); sets share one z across their elements."""
+
+    averaged_parts = ("generator",)
 
     def __init__(
         self,
@@ -64,7 +68,33 @@ class ConditionalAdversarial(Model):
         return {"critic": self.critic_group_parameters(), "generator": list(self.generator.parameters())}
 
     def phases(self) -> list[Phase]:
-        return [Phase("critic", self.critic_loss), Phase("generator", self.generator_loss)]
+        return [Phase("critic", self.critic_loss, lowers=("critic_objective",)),
+                Phase("generator", self.generator_loss, lowers=("margin",))]
+
+    def measures(self, batch: Batch) -> dict[str, Callable[[], torch.Tensor]]:
+        """critic_objective: the adversarial critic loss of D(x|z) and D(G(z'|z)|z) plus the critic
+        phase's extra terms, which the critic phase lowers (Eq. 7's value for E and D; with the paper's
+        linear loss and no extra terms, −margin); margin: mean_i D(xⁱ|z) − mean D(G(z'|z)|z), the gap
+        the generator phase closes. Each draws noise in its phase's order.
+        """
+
+        def scores(terms: bool):
+            x = as_set(batch["x"])
+            z, extra = self.condition(batch, terms=terms)
+            z_per_element = repeat(z, "b z -> (b k) z", k=x.shape[1])
+            real = self.discriminator(rearrange(x, "b k c h w -> (b k) c h w"), z_per_element)
+            fake = self.discriminator(self.generate(z, x.shape[1]), z_per_element)
+            return real, fake, sum(extra.values(), torch.zeros(()))
+
+        def critic_objective():
+            real, fake, extra = scores(terms=True)
+            return self.adversarial.critic(real, fake) + extra
+
+        def margin():
+            real, fake, _ = scores(terms=False)
+            return real.mean() - fake.mean()
+
+        return {"critic_objective": critic_objective, "margin": margin}
 
     def generate(self, z: torch.Tensor, k: int = 1, noise_scale: float = 1.0) -> torch.Tensor:
         """k images per code: z [B, Z] -> [B * k, C, H, W] (element-major within each code)."""

@@ -10,6 +10,7 @@ clearly that the model lacks them.
 from __future__ import annotations
 
 import inspect
+import itertools
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -26,10 +27,17 @@ LossFn = Callable[[Batch], "tuple[torch.Tensor, dict[str, torch.Tensor]]"]
 
 @dataclass(frozen=True)
 class Phase:
-    """One optimisation step of a training iteration: minimise `loss(batch)` w.r.t. `group`."""
+    """One optimisation step of a training iteration: minimise `loss(batch)` w.r.t. `group`.
+
+    `raises` and `lowers` name entries of the model's `measures(batch)` that a step of this
+    phase must move up or down (a critic raises its margin, a generator lowers it);
+    `hbaezoo.testing.check_model` steps every phase and checks it.
+    """
 
     group: str
     loss: LossFn
+    raises: tuple[str, ...] = ()
+    lowers: tuple[str, ...] = ()
 
 
 def build(part, **dims):
@@ -57,6 +65,8 @@ class Model(nn.Module):
 
     #: Printed in messages, e.g. "a GAN has no encoder".
     display_name = "model"
+    #: Attribute names of the parts `Trainer.ema_decay` averages; sampling then uses the averages.
+    averaged_parts: tuple[str, ...] = ()
 
     def __init__(self, *, image_shape: tuple[int, int, int], num_classes: int = 0) -> None:
         super().__init__()
@@ -70,6 +80,23 @@ class Model(nn.Module):
 
     def phases(self) -> list[Phase]:
         raise NotImplementedError
+
+    def measures(self, batch: Batch) -> dict[str, Callable[[], torch.Tensor]]:
+        """Named scalars the phases move (`Phase.raises` / `Phase.lowers`), e.g. the critic's margin,
+        each as a function of nothing: a check calls it under the seed it gives the phase's loss,
+        so a measure that draws noise in the phase's order sees the same noise.
+
+        Written apart from the losses on purpose: a sign error in a loss then shows up as a
+        phase moving its measure the wrong way instead of cancelling out.
+        """
+        return {}
+
+    @property
+    def device(self) -> torch.device:
+        """Where the model's weights live (CPU for a model without any)."""
+        for tensor in itertools.chain(self.parameters(), self.buffers()):
+            return tensor.device
+        return torch.device("cpu")
 
     # -- capabilities (override what the model can do) -------------------------------------------
     def _lacks(self, what: str, needs: str) -> CapabilityError:
@@ -101,9 +128,11 @@ class Model(nn.Module):
 
 
 class Encodes:
-    """Mixin for models with an encoder: per-element features, a set pooler, a latent head.
+    """Mixin for models with an encoder: per-element features, a set pooler, a latent head, and
+    every capability built on them (reconstruct, sample, Markov chain, set variants).
 
-    Single images are sets of one, so one code path serves HBAE and Set-HBAE alike.
+    Single images are sets of one, so one code path serves HBAE and Set-HBAE alike. A model
+    says only how it draws images from codes (`draw`).
     """
 
     def init_encoder(self, *, encoder, pooler, head, z_dim: int) -> None:
@@ -121,3 +150,39 @@ class Encodes:
 
     def encoder_parameters(self) -> list[nn.Parameter]:
         return [*self.encoder.parameters(), *self.pooler.parameters(), *self.head.parameters()]
+
+    def draw(self, posterior: Posterior, k: int) -> torch.Tensor:
+        """k images per code of a posterior over z [B, Z] -> [B * k, C, H, W], the k of one code together."""
+        raise NotImplementedError
+
+    def prior(self, n: int) -> Posterior:
+        """n codes from N(0, I) [n, Z], as a point-mass posterior."""
+        return Posterior(torch.randn(n, self.z_dim, device=self.device))
+
+    @torch.no_grad()
+    def reconstruct(self, x: torch.Tensor, n: int) -> torch.Tensor:
+        """x [B, C, H, W] -> n stochastic reconstructions [n, B, C, H, W]."""
+        return rearrange(self.draw(self.encode(x), n), "(b n) c h w -> n b c h w", n=n)
+
+    @torch.no_grad()
+    def sample(self, n: int, per_code: int) -> torch.Tensor:
+        """n codes from the prior, `per_code` images each -> [per_code, n, C, H, W]."""
+        return rearrange(self.draw(self.prior(n), per_code), "(b n) c h w -> n b c h w", n=per_code)
+
+    @torch.no_grad()
+    def markov_chain(self, x: torch.Tensor, steps: int) -> torch.Tensor:
+        """x [B, C, H, W] -> chain x, G(E(x)), G(E(G(E(x)))), ... as [steps + 1, B, C, H, W]."""
+        chain = [x]
+        for _ in range(steps):
+            chain.append(self.draw(self.encode(chain[-1]), 1))
+        return torch.stack(chain)
+
+    @torch.no_grad()
+    def reconstruct_set(self, x: torch.Tensor, k: int) -> torch.Tensor:
+        """Sets x [B, K, C, H, W] -> new sets of k elements from their codes [B, k, C, H, W]."""
+        return rearrange(self.draw(self.encode(as_set(x)), k), "(b k) c h w -> b k c h w", k=k)
+
+    @torch.no_grad()
+    def sample_sets(self, n: int, k: int) -> torch.Tensor:
+        """n sets of k elements from prior codes -> [n, k, C, H, W]."""
+        return rearrange(self.draw(self.prior(n), k), "(b k) c h w -> b k c h w", k=k)

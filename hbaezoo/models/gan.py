@@ -33,7 +33,7 @@ class GAN(ConditionalAdversarial):
 
     @torch.no_grad()
     def sample(self, n, per_code):
-        z = torch.zeros(n, 0, device=self.generator.input.weight.device)
+        z = torch.zeros(n, 0, device=self.device)
         return rearrange(self.generate(z, per_code), "(b n) c h w -> n b c h w", n=per_code)
 
 
@@ -64,8 +64,7 @@ class CGAN(ConditionalAdversarial):
         return self.one_hot(batch["y"]), {}
 
     def _random_codes(self, n: int) -> torch.Tensor:
-        device = self.generator.input.weight.device
-        return self.one_hot(torch.arange(n, device=device) % self.num_classes)
+        return self.one_hot(torch.arange(n, device=self.device) % self.num_classes)
 
     @torch.no_grad()
     def sample(self, n, per_code):

@@ -141,35 +141,9 @@ class HBAE(Encodes, ConditionalAdversarial):
         """G(0|z): the image for the noise-free z' = 0, [B, Z] -> [B, C, H, W]."""
         return self.generator(z, z.new_zeros(z.shape[0], self.noise_dim))
 
-    @torch.no_grad()
-    def reconstruct(self, x, n):
-        z = self.encode(x).sample()
-        return rearrange(self.generate(z, n), "(b n) c h w -> n b c h w", n=n)
-
-    @torch.no_grad()
-    def sample(self, n, per_code):
-        z = torch.randn(n, self.z_dim, device=self._device())
-        return rearrange(self.generate(z, per_code), "(b n) c h w -> n b c h w", n=per_code)
-
-    @torch.no_grad()
-    def markov_chain(self, x, steps):
-        chain = [x]
-        for _ in range(steps):
-            chain.append(self.generate(self.encode(chain[-1]).sample(), 1))
-        return torch.stack(chain)
-
-    @torch.no_grad()
-    def reconstruct_set(self, x, k):
-        z = self.encode(as_set(x)).sample()
-        return rearrange(self.generate(z, k), "(b k) c h w -> b k c h w", k=k)
-
-    @torch.no_grad()
-    def sample_sets(self, n, k):
-        z = torch.randn(n, self.z_dim, device=self._device())
-        return rearrange(self.generate(z, k), "(b k) c h w -> b k c h w", k=k)
-
-    def _device(self) -> torch.device:
-        return next(self.parameters()).device
+    def draw(self, posterior, k):
+        """One code per posterior, k images from it with different z'."""
+        return self.generate(posterior.sample(), k)
 
 
 @MODELS.register("set_hbae")

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import gin
 import torch
-from einops import repeat
+from einops import rearrange, repeat
 
 from hbaezoo.models.base import Batch, Encodes, Model, Phase, as_set, build
 from hbaezoo.registry import MODELS
@@ -20,6 +20,7 @@ class VAE(Encodes, Model):
     """VAE with the HBAE's encoder and generator (noise-free): one phase, the negative ELBO."""
 
     display_name = "VAE"
+    averaged_parts = ("generator",)
 
     def __init__(
         self,
@@ -45,7 +46,17 @@ class VAE(Encodes, Model):
         return {"autoencoder": [*self.encoder_parameters(), *self.generator.parameters()]}
 
     def phases(self):
-        return [Phase("autoencoder", self.loss)]
+        return [Phase("autoencoder", self.loss, lowers=("reconstruction",))]
+
+    def measures(self, batch: Batch):
+        """reconstruction: mean squared error of every element against G(mean code of its set)."""
+
+        def reconstruction():
+            x = as_set(batch["x"])
+            x_hat = self.decode(self.encode(x).mean)
+            return (x - rearrange(x_hat, "b c h w -> b 1 c h w")).pow(2).mean()
+
+        return {"reconstruction": reconstruction}
 
     def decode(self, z: torch.Tensor) -> torch.Tensor:
         """z [B, Z] -> mean image [B, C, H, W]."""
@@ -67,35 +78,10 @@ class VAE(Encodes, Model):
         return recon + div, {"reconstruction": recon.detach(), "divergence": div.detach()}
 
     # -- capabilities ----------------------------------------------------------------------------
-    def _device(self):
-        return next(self.parameters()).device
-
-    @torch.no_grad()
-    def reconstruct(self, x, n):
-        posterior = self.encode(x)
-        return torch.stack([self.decode(posterior.sample()) for _ in range(n)])
-
-    @torch.no_grad()
-    def sample(self, n, per_code):
-        # A deterministic decoder gives the same image for every draw of one code.
-        z = torch.randn(n, self.z_dim, device=self._device())
-        return repeat(self.decode(z), "b c h w -> n b c h w", n=per_code)
-
-    @torch.no_grad()
-    def markov_chain(self, x, steps):
-        chain = [x]
-        for _ in range(steps):
-            chain.append(self.decode(self.encode(chain[-1]).sample()))
-        return torch.stack(chain)
-
-    @torch.no_grad()
-    def reconstruct_set(self, x, k):
-        posterior = self.encode(as_set(x))
-        return torch.stack([self.decode(posterior.sample()) for _ in range(k)], dim=1)
-
-    @torch.no_grad()
-    def sample_sets(self, n, k):
-        return repeat(self.decode(torch.randn(n, self.z_dim, device=self._device())), "b c h w -> b k c h w", k=k)
+    def draw(self, posterior, k):
+        """k draws of the code, each decoded: a deterministic decoder varies only with the code."""
+        z = torch.stack([posterior.sample() for _ in range(k)], dim=1)
+        return self.decode(rearrange(z, "b k z -> (b k) z"))
 
 
 @MODELS.register("set_vae")

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import gin
 import torch
-from einops import repeat
+from einops import rearrange, repeat
 
 from hbaezoo.components.adversarial import LinearLoss
 from hbaezoo.models.base import Batch, Phase, as_set, build
@@ -60,8 +60,33 @@ class VAEGAN(VAE):
         }
 
     def phases(self):
-        return [Phase("discriminator", self.critic_loss), Phase("encoder", self.encoder_loss),
-                Phase("decoder", self.decoder_loss)]
+        return [Phase("discriminator", self.critic_loss, lowers=("critic_objective",)),
+                Phase("encoder", self.encoder_loss, lowers=("negative_elbo",)),
+                Phase("decoder", self.decoder_loss, lowers=("reconstruction",))]
+
+    def measures(self, batch: Batch):
+        """critic_objective: the adversarial critic loss of D(x) against D(x̂), D(G(z~p)); margin: mean D(x)
+        − mean D(x̂, G(z~p)); reconstruction: the trained distance (critic
+        features or pixels) of every element to x̂ = G(z~q); negative_elbo: that distance / 2σ² + β·KL."""
+
+        def parts():
+            x = as_set(batch["x"])
+            real = rearrange(x, "b k c h w -> (b k) c h w")
+            posterior = self.encode(x)
+            x_hat = repeat(self.decode(posterior.sample()), "b c h w -> (b k) c h w", k=x.shape[1])
+            fakes = torch.cat([x_hat, self.decode(torch.randn_like(posterior.mean))])
+            real_scores, fake_scores = self._score(real), self._score(fakes)
+            margin = real_scores.mean() - fake_scores.mean()
+            if self.feature_matching:
+                error = (self.discriminator.features(real) - self.discriminator.features(x_hat)).pow(2).sum(1).mean()
+            else:
+                error = (real - x_hat).pow(2).flatten(1).sum(1).mean()
+            elbo = error / (2 * self.decoder_std**2) + self.beta * self.divergence(posterior)
+            critic = self.adversarial.critic(real_scores, fake_scores)
+            return {"critic_objective": critic, "margin": margin, "reconstruction": error, "negative_elbo": elbo}
+
+        names = ("critic_objective", "margin", "reconstruction", "negative_elbo")
+        return {name: (lambda name=name: parts()[name]) for name in names}
 
     def _score(self, images: torch.Tensor) -> torch.Tensor:
         return self.discriminator(images, images.new_zeros(images.shape[0], 0))

@@ -144,9 +144,14 @@ class Trainer:
         self.ema_decay = ema_decay
         self.ema = None
         if ema_decay is not None:
-            if not hasattr(model, "generator"):
-                raise ConfigError(f"Trainer.ema_decay is set, but {model.display_name} has no generator to average.")
-            self.ema = copy.deepcopy(model.generator).requires_grad_(False)
+            if not model.averaged_parts:
+                raise ConfigError(
+                    f"Trainer.ema_decay is set, but {model.display_name} names no parts to average "
+                    f"(its averaged_parts is empty). Remove Trainer.ema_decay from the recipe."
+                )
+            self.ema = torch.nn.ModuleDict(
+                {name: copy.deepcopy(getattr(model, name)) for name in model.averaged_parts}
+            ).requires_grad_(False)
         self.plan = BatchPlan(
             dataset.group_ids, batch_size=batch_size, set_size=set_size, seed=seed,
             small_groups=small_groups, rank=self.dist.rank, world_size=self.dist.world_size,
@@ -205,7 +210,7 @@ class Trainer:
         for g, s in self.scalers.items():
             s.load_state_dict(state["scalers"][g])
         if self.ema is not None and state.get("ema") is not None:
-            self.ema.load_state_dict(state["ema"])
+            self.ema.load_state_dict(checkpoint.ema_state(state["ema"], self.model.averaged_parts))
         set_rng_state(state["rng"])
         if self.dist.enabled:
             torch.manual_seed(self.seed + 7919 * step + self.dist.rank)
@@ -270,10 +275,12 @@ class Trainer:
             self.nonfinite_in_a_row = 0
         if self.ema is not None:
             with torch.no_grad():
-                for e, p in zip(self.ema.parameters(), self.model.generator.parameters()):
-                    e.lerp_(p, 1 - self.ema_decay)
-                for e, b in zip(self.ema.buffers(), self.model.generator.buffers()):
-                    e.copy_(b)
+                for name, averaged in self.ema.items():
+                    part = getattr(self.model, name)
+                    for e, p in zip(averaged.parameters(), part.parameters()):
+                        e.lerp_(p, 1 - self.ema_decay)
+                    for e, b in zip(averaged.buffers(), part.buffers()):
+                        e.copy_(b)
         return logs
 
     def _nonfinite(self, group: str, phase_logs: dict, loss: torch.Tensor) -> None:

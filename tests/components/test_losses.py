@@ -7,7 +7,7 @@ from torch import nn
 from hbaezoo.components.divergences import MMD, kl_to_standard_normal, mmd
 from hbaezoo.components.posterior import Posterior
 from hbaezoo.registry import ADVERSARIAL_LOSSES, MODELS
-from hbaezoo.testing import Sizes, tiny_model
+from hbaezoo.testing import Sizes, check_phase_directions, tiny_model
 
 
 @pytest.mark.parametrize("name", ADVERSARIAL_LOSSES.names())
@@ -34,42 +34,27 @@ def test_one_sgd_step_moves_a_toy_critic_and_generator_the_right_way(name):
 
 
 @pytest.mark.parametrize("adversarial", ADVERSARIAL_LOSSES.names())
-def test_hbae_phases_move_the_projection_critic_the_right_way(adversarial):
-    """One critic step (encoder + D) of a tiny HBAE lowers its loss; a generator step raises D on fakes.
-
-    (In the full model the encoder and D share the step, so each score alone may move
-    either way; the 1-D toy above checks each direction separately.)
-    """
+@pytest.mark.parametrize("model", ["hbae", "gan", "cgan", "vae_gan"])
+def test_real_phases_move_the_game_the_right_way_with_every_adversarial_loss(model, adversarial):
+    """The model's own phases, stepped once each: the critic widens D(real) − D(fake) (HBAE: lowers
+    −margin + β·MMD + λ·L1), the generator narrows it. Swapping critic(real, fake) or negating a
+    generator loss fails here."""
+    sizes = Sizes(batch=4, set_size=2, resolution=8, z_dim=4, noise_dim=4, num_classes=3)
     torch.manual_seed(0)
-    sizes = Sizes(batch=8, set_size=1, resolution=8, z_dim=4, noise_dim=4)
-    model = tiny_model(MODELS.get("hbae"), sizes, adversarial=ADVERSARIAL_LOSSES.get(adversarial)())
-    model.eval()  # fixed BN statistics and spectral-norm vectors: the comparison sees only the step
-    x = 0.8 + 0.1 * torch.rand(8, 3, 8, 8)  # bright real images, unlike the untrained generator's
-    groups = model.param_groups()
-    noise = torch.randn(8, 4)
+    built = tiny_model(MODELS.get(model), sizes, adversarial=ADVERSARIAL_LOSSES.get(adversarial)())
+    batch = {"x": torch.rand(4, 2, 3, 8, 8) * 2 - 1, "y": torch.arange(4) % 3}
+    check_phase_directions(model, built, batch)
 
-    with torch.no_grad():
-        fake = model.generator(model.encode(x).sample(), noise)
 
-    def critic_loss():
-        z = model.encode(x).sample()
-        return model.adversarial.critic(model.discriminator(x, z), model.discriminator(fake, z))
-
-    loss0 = critic_loss()
-    critic_opt = torch.optim.SGD(groups["critic"], lr=1e-4)
-    loss0.backward()
-    critic_opt.step()
-    assert critic_loss().item() < loss0.item()
-
-    model.zero_grad()
-    gen_opt = torch.optim.SGD(groups["generator"], lr=1e-4)
-    with torch.no_grad():
-        z = model.encode(x).sample()
-    before = model.discriminator(model.generator(z, noise), z).mean()
-    model.adversarial.generator(model.discriminator(model.generator(z, noise), z)).backward()
-    gen_opt.step()
-    with torch.no_grad():
-        assert model.discriminator(model.generator(z, noise), z).mean() > before
+def test_a_phase_that_moves_its_measure_the_wrong_way_fails_the_check():
+    """The check itself can fail: a GAN whose generator loss is negated."""
+    torch.manual_seed(0)
+    model = tiny_model(MODELS.get("gan"), Sizes(resolution=8))
+    real_loss = model.generator_loss
+    model.generator_loss = lambda batch: tuple(-t if i == 0 else t for i, t in enumerate(real_loss(batch)))
+    batch = {"x": torch.rand(3, 1, 3, 8, 8) * 2 - 1}
+    with pytest.raises(AssertionError, match="should lower 'margin'"):
+        check_phase_directions("gan", model, batch)
 
 
 def test_mmd_is_near_zero_for_equal_distributions_and_grows_with_a_shift():

@@ -33,9 +33,13 @@ def test_cleanfid_inception_is_never_downloaded(tmp_path):
     assert not (tmp_path / "missing.pt").exists()
 
 
-def test_auto_prefers_clean_fid_only_when_its_weights_are_on_disk():
-    expected = "inception_cleanfid" if ext.cleanfid_weights_path() else "inception_fidhelper"
-    assert ext.choose("auto") == expected
+def test_auto_prefers_clean_fid_only_when_its_weights_are_on_disk(tmp_path, monkeypatch):
+    weights = tmp_path / ext.CLEANFID_FILE
+    monkeypatch.setattr(ext, "cleanfid_weights_path", lambda path=None: weights if weights.is_file() else None)
+    assert ext.choose("auto") == "inception_fidhelper"
+    weights.write_bytes(b"stand-in")
+    assert ext.choose("auto") == "inception_cleanfid"
+    assert ext.choose("random_convnet") == "random_convnet"  # a name given is a name kept
 
 
 @pytest.mark.skipif(ext.fidhelper_weights_path() is None,

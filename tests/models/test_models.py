@@ -68,10 +68,21 @@ def test_gans_refuse_to_reconstruct_with_a_clear_reason(name):
 
 
 def test_cgan_samples_follow_their_label():
+    """Set i is drawn from class i % classes; the same noise under another label gives other images."""
     torch.manual_seed(0)
     model = tiny_model(MODELS.get("cgan"), Sizes(num_classes=3)).eval()
+    torch.manual_seed(1)
     sets = model.sample_sets(3, 2)
     assert sets.shape == (3, 2, 3, 16, 16)
+    with torch.no_grad():
+        torch.manual_seed(1)
+        own = model.generate(model.one_hot(torch.tensor([0, 1, 2])), 2)
+        torch.manual_seed(1)
+        other = model.generate(model.one_hot(torch.tensor([1, 2, 0])), 2)
+    assert torch.allclose(sets.flatten(0, 1), own, atol=1e-6)
+    assert (sets.flatten(0, 1) - other).abs().mean() > 1e-3, "the label must change what is drawn"
+    z, _ = model.condition({"x": torch.zeros(4, 3, 16, 16), "y": torch.tensor([2, 0, 1, 2])}, terms=False)
+    assert z.argmax(1).tolist() == [2, 0, 1, 2] and torch.equal(z.sum(1), torch.ones(4))
 
 
 def test_cgan_needs_labels():

@@ -9,7 +9,7 @@ import torch
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from hbaezoo.registry import all_parts
+from hbaezoo.registry import REGISTRIES, all_parts
 from hbaezoo.testing import CHECKS, Sizes, check_part
 
 sizes = st.builds(
@@ -46,8 +46,7 @@ def test_part_passes_its_kind_checks(part):
     run()
 
 
-def test_every_kind_has_parts():
+def test_every_kind_has_parts_and_checks():
     kinds = {p.kind for p in all_parts()}
-    for kind in ("encoders", "poolers", "heads", "generators", "discriminators", "divergences",
-                 "regularisers", "adversarial", "models", "datasets", "optimizers", "samplers"):
-        assert kind in kinds
+    assert kinds == set(REGISTRIES), f"kinds without a registered part: {sorted(set(REGISTRIES) - kinds)}"
+    assert set(CHECKS) == set(REGISTRIES), f"kinds without property checks: {sorted(set(REGISTRIES) - set(CHECKS))}"
