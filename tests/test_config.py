@@ -18,7 +18,7 @@ def test_included_files_are_parsed_and_inlined_into_config_gin(tmp_path, monkeyp
     config.parse([tmp_path / "recipe.gin"])
     assert gin.query_parameter("Trainer.seed") == 7
     text = config.config_text([tmp_path / "recipe.gin"], [])
-    assert "include" not in text.replace("# ---- include", "") and "Trainer.seed = 7" in text
+    assert not [line for line in text.splitlines() if line.startswith("include")] and "Trainer.seed = 7" in text
     (tmp_path / "config.gin").write_text(text)  # a run directory's config.gin stands alone
     config.parse([tmp_path / "config.gin"])
     assert gin.query_parameter("Trainer.seed") == 7
