@@ -63,19 +63,26 @@ class ConditionalAdversarial(Model):
         """Extra generator-phase losses given the (fixed) codes z [B, Z]; none by default."""
         return {}
 
+    @property
+    def has_generator_terms(self) -> bool:
+        """Whether generator_terms adds anything; then a generator step need not narrow the margin alone."""
+        return False
+
     # -- training --------------------------------------------------------------------------------
     def param_groups(self) -> dict[str, list[nn.Parameter]]:
         return {"critic": self.critic_group_parameters(), "generator": list(self.generator.parameters())}
 
     def phases(self) -> list[Phase]:
+        generator_aim = "generator_objective" if self.has_generator_terms else "margin"
         return [Phase("critic", self.critic_loss, lowers=("critic_objective",)),
-                Phase("generator", self.generator_loss, lowers=("margin",))]
+                Phase("generator", self.generator_loss, lowers=(generator_aim,))]
 
     def measures(self, batch: Batch) -> dict[str, Callable[[], torch.Tensor]]:
         """critic_objective: the adversarial critic loss of D(x|z) and D(G(z'|z)|z) plus the critic
         phase's extra terms, which the critic phase lowers (Eq. 7's value for E and D; with the paper's
         linear loss and no extra terms, −margin); margin: mean_i D(xⁱ|z) − mean D(G(z'|z)|z), the gap
-        the generator phase closes. Each draws noise in its phase's order.
+        the generator phase closes; generator_objective: the generator loss plus its extra terms, which
+        the generator phase lowers when it has such terms. Each draws noise in its phase's order.
         """
 
         def scores(terms: bool):
@@ -94,7 +101,13 @@ class ConditionalAdversarial(Model):
             real, fake, _ = scores(terms=False)
             return real.mean() - fake.mean()
 
-        return {"critic_objective": critic_objective, "margin": margin}
+        def generator_objective():
+            z, _ = self.condition(batch, terms=False)
+            x = as_set(batch["x"])
+            fake = self.discriminator(self.generate(z, x.shape[1]), repeat(z, "b z -> (b k) z", k=x.shape[1]))
+            return self.adversarial.generator(fake) + sum(self.generator_terms(batch, z).values(), torch.zeros(()))
+
+        return {"critic_objective": critic_objective, "margin": margin, "generator_objective": generator_objective}
 
     def generate(self, z: torch.Tensor, k: int = 1, noise_scale: float = 1.0) -> torch.Tensor:
         """k images per code: z [B, Z] -> [B * k, C, H, W] (element-major within each code)."""

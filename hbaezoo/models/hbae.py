@@ -128,6 +128,10 @@ class HBAE(Encodes, ConditionalAdversarial):
             out["code_consistency"] = self.code_consistency * self.code_error(z)
         return out
 
+    @property
+    def has_generator_terms(self) -> bool:
+        return bool(self.regulariser is not None and self.regulariser_trains.get("generator")) or bool(self.code_consistency)
+
     def code_error(self, z: torch.Tensor) -> torch.Tensor:
         """Mean ‖E(G(z'|z)) − z‖² over codes z [B, Z]: does a stochastic draw encode back to its code?
 

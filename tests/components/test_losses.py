@@ -46,6 +46,18 @@ def test_real_phases_move_the_game_the_right_way_with_every_adversarial_loss(mod
     check_phase_directions(model, built, batch)
 
 
+def test_hbae_phases_with_the_shipped_recipes_switches_move_their_objectives():
+    """R on the generator at λ = 100, no encoder gradient through the fakes (gin/hbae_shapes.gin)."""
+    from hbaezoo.components.regularisers import L1Reconstruction
+
+    torch.manual_seed(0)
+    model = tiny_model(MODELS.get("hbae"), Sizes(batch=4, set_size=2, resolution=8),
+                       regulariser=L1Reconstruction(weight=100.0), regulariser_trains=("encoder", "generator"),
+                       encoder_through_generator=False, adversarial=ADVERSARIAL_LOSSES.get("hinge")())
+    assert [p.lowers for p in model.phases()] == [("critic_objective",), ("generator_objective",)]
+    check_phase_directions("hbae", model, {"x": torch.rand(4, 2, 3, 8, 8) * 2 - 1})
+
+
 def test_a_phase_that_moves_its_measure_the_wrong_way_fails_the_check():
     """The check itself can fail: a GAN whose generator loss is negated."""
     torch.manual_seed(0)
