@@ -34,7 +34,7 @@ def main(argv=None) -> int:
     ap.add_argument("--root", default="runs/ablation")
     args = ap.parse_args(argv)
     import hbaezoo  # noqa: F401  (registers the samplers)
-    from hbaezoo.sample import sample_to_file
+    from hbaezoo.sampling import sample_to_file
 
     for run, mode, name, n, steps in PICTURES:
         out = REPO / "docs" / "img" / name

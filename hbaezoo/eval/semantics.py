@@ -19,7 +19,7 @@ from __future__ import annotations
 import torch
 from einops import rearrange
 
-from hbaezoo.eval.context import EvalContext, test_kwargs
+from hbaezoo.eval.context import EvalContext, check_kwargs
 from hbaezoo.eval.fid import fid_from_features
 from hbaezoo.eval.probe import LinearClassifier, fit_linear
 from hbaezoo.registry import METRICS
@@ -57,7 +57,7 @@ def _reference(ctx: EvalContext, clf: LinearClassifier) -> tuple[torch.Tensor, t
 
 
 @METRICS.register("recon_agreement")
-@test_kwargs(train_images=8)
+@check_kwargs(train_images=8)
 def recon_agreement(ctx: EvalContext, *, train_images: int | None = None) -> dict[str, float]:
     """% of stochastic reconstructions the real-image classifier labels as their input."""
     clf = real_image_classifier(ctx, train_images)
@@ -73,7 +73,7 @@ def spread(pred: torch.Tensor, num_classes: int) -> tuple[float, float]:
 
 
 @METRICS.register("chain_agreement")
-@test_kwargs(steps=2, train_images=8)
+@check_kwargs(steps=2, train_images=8)
 def chain_agreement(ctx: EvalContext, *, steps: int = 6, train_images: int | None = None) -> dict[str, float]:
     """Markov chains from test images: classifier agreement, FID and class spread at step 1 and `steps`."""
     if steps < 1:

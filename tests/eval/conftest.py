@@ -19,12 +19,10 @@ def no_network(monkeypatch):
 @pytest.fixture(autouse=True)
 def one_thread():
     """These tests use tiny tensors: on a busy 2-core machine extra torch threads only spin."""
-    import torch
+    from hbaezoo.scopes import num_threads
 
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+    with num_threads(1):
+        yield
 
 
 @pytest.fixture(scope="session")
