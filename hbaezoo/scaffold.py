@@ -157,6 +157,7 @@ _DISCRIMINATOR = '''\
 import torch
 from torch import nn
 
+from hbaezoo.nn.spectral import spectral_norm
 from hbaezoo.registry import DISCRIMINATORS
 
 __version__ = "0.1.0"
@@ -169,7 +170,7 @@ class $cls(nn.Module):
     def __init__(self, *, image_shape: tuple[int, int, int], cond_dim: int, hidden: int = 128) -> None:
         super().__init__()
         channels, height, width = image_shape
-        sn = nn.utils.parametrizations.spectral_norm  # keeps the critic roughly 1-Lipschitz
+        sn = spectral_norm  # keeps the critic roughly 1-Lipschitz; torch's own breaks Trainer.compile
         self.trunk = nn.Sequential(nn.Flatten(), sn(nn.Linear(channels * height * width, hidden)), nn.LeakyReLU(0.2))
         self.linear = sn(nn.Linear(hidden, 1))
         self.project = sn(nn.Linear(hidden, cond_dim, bias=False)) if cond_dim else None
