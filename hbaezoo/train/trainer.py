@@ -2,8 +2,9 @@
 
 Per step, for each phase the model lists: only that phase's group requires grad, its
 optimizer steps on `phase.loss(batch)`. Around the loop: optimizers and schedules per
-group (gin-scoped by group name), EMA of the generator, device/AMP/channels_last/torch.compile,
-progress, metrics, sample grids, atomic checkpoints and automatic resume.
+group (gin-scoped by group name), EMA of the generator, device/AMP/channels_last, TF32,
+torch.compile and CUDA graphs (train/backends.py), progress, metrics, sample grids, atomic
+checkpoints and automatic resume.
 """
 
 from __future__ import annotations
@@ -27,7 +28,7 @@ from hbaezoo.data.batches import BatchPlan, batches
 from hbaezoo.errors import ConfigError, TrainingError
 from hbaezoo.models.base import Model
 from hbaezoo.registry import OPTIMIZERS, SCHEDULES
-from hbaezoo.train import checkpoint, distributed
+from hbaezoo.train import backends, checkpoint, distributed
 from hbaezoo.train.logging import MetricsLog, TrainProgress
 from hbaezoo.train.previews import save_previews
 
@@ -90,7 +91,8 @@ class Trainer:
         device: str = "auto",
         amp: str | None = None,
         channels_last: bool = True,
-        compile: bool = False,
+        compile: bool | str = False,
+        tf32: bool = True,
         sync_batchnorm: bool = False,
         num_workers: int = 0,
         log_every: int = 10,
@@ -116,8 +118,11 @@ class Trainer:
         self.keep_checkpoints, self.max_nonfinite = keep_checkpoints, max_nonfinite
         self.preview_modes, self.show_progress, self.num_workers = tuple(preview_modes), progress, num_workers
         self.tensorboard = tensorboard
-        self.dist = distributed.init()
+        self.compile_mode = backends.compile_mode(compile)
+        self.dist = distributed.init(device)
         self.device = resolve_device(device) if not self.dist.enabled else self.dist.device
+        backends.set_tf32(self.device, tf32)
+        self.captures_graphs = backends.captures_graphs(self.compile_mode, self.device)
         self.amp = amp
         self.memory_format = torch.channels_last if channels_last else torch.contiguous_format
         torch.manual_seed(seed + self.dist.rank)
@@ -153,12 +158,8 @@ class Trainer:
         )
         self.step = 0
         self.nonfinite_in_a_row = 0
-        self.compiled = compile
-        if compile:
-            # In place, per part, after the EMA copy: the phases call the parts (not model.forward),
-            # and state_dict keys stay as they are.
-            for part in self.model.children():
-                part.compile()
+        if self.compile_mode is not None:
+            backends.compile_parts(self.model, self.compile_mode)  # after the EMA copy, which stays eager
         self._stop_signal: int | None = None
 
     # -- setup helpers ---------------------------------------------------------------------------
@@ -240,28 +241,23 @@ class Trainer:
                     p.requires_grad_(group == phase.group)
             optimizer, scaler = self.optimizers[phase.group], self.scalers[phase.group]
             optimizer.zero_grad(set_to_none=True)
+            if self.captures_graphs:
+                torch.compiler.cudagraph_mark_step_begin()  # the previous phase's graph outputs are dead
             with self._autocast():
                 loss, phase_logs = phase.loss(batch)
             if not torch.isfinite(loss):
                 self._nonfinite(phase.group, phase_logs, loss)
                 logs[f"{phase.group}/skipped"] = torch.ones(())
                 continue
-            try:
-                scaler.scale(loss).backward()
-            except RuntimeError as error:
-                if self.compiled and "inplace operation" in str(error):
-                    raise ConfigError(
-                        f"Trainer.compile = True does not train {self.model.display_name}: torch.compile's "
-                        f"graph of a part called twice in phase '{phase.group}' (e.g. a spectral-norm critic on "
-                        f"real and fake images) loses the in-place power-iteration update ({error}). "
-                        f"Set Trainer.compile = False for this model."
-                    ) from error
-                raise
+            scaler.scale(loss).backward()
             self.dist.average_gradients(self.groups[phase.group])
             scaler.step(optimizer)
             scaler.update()
             self.schedules[phase.group].step()
-            logs[f"{phase.group}/loss"] = loss.detach()
+            phase_logs = {"loss": loss.detach(), **phase_logs}
+            if self.captures_graphs:
+                # A log may be a CUDA graph's output, which the next phase's replays overwrite.
+                phase_logs = {k: v.clone() for k, v in phase_logs.items()}
             logs.update({f"{phase.group}/{k}": v for k, v in phase_logs.items()})
         for params in self.groups.values():
             for p in params:
