@@ -52,16 +52,17 @@ def _building(what: str):
     return guard()
 
 
-def _seed() -> int:
+def _trainer_binding(name: str, default: Any) -> Any:
+    """A Trainer argument as the parsed config binds it, before the Trainer exists."""
     try:
-        return int(gin.query_parameter("Trainer.seed"))
+        return gin.query_parameter(f"Trainer.{name}")
     except ValueError:  # not bound: the Trainer's default
-        return 0
+        return default
 
 
 def build_model(model_factory, data: dict) -> Model:
     # Initial weights depend on the seed alone, never on what ran before in the process.
-    torch.manual_seed(_seed())
+    torch.manual_seed(int(_trainer_binding("seed", 0)))
     with _building("model"):
         return model_factory(image_shape=tuple(data["image_shape"]), num_classes=data["num_classes"])
 
@@ -81,7 +82,7 @@ def train(
     run_dir = Path(run_dir) if run_dir else Path("runs") / Path(config_files[0]).stem
     text = gin_config.config_text(config_files, list(bindings))
     given = run_dir / "config.gin"
-    dist = distributed.init()
+    dist = distributed.init(_trainer_binding("device", "auto"))  # CPU ranks need gloo even where CUDA is
     if given.is_file() and given.read_text() != text:
         raise ConfigError(
             f"{run_dir} holds a run made with a different config (compare {given} with your recipe "
