@@ -30,10 +30,13 @@ def test_cuda_graphs_only_in_graph_modes_on_cuda():
 
 
 def test_tf32_switch_leaves_the_cpu_and_its_flags_alone():
-    before = (torch.backends.cuda.matmul.allow_tf32, torch.backends.cudnn.allow_tf32, torch.get_float32_matmul_precision())
+    def flags():
+        return (torch.backends.cuda.matmul.allow_tf32, torch.backends.cudnn.allow_tf32,
+                torch.get_float32_matmul_precision())
+
+    before = flags()
     backends.set_tf32(CPU, not before[0])
-    assert (torch.backends.cuda.matmul.allow_tf32, torch.backends.cudnn.allow_tf32,
-            torch.get_float32_matmul_precision()) == before
+    assert flags() == before
 
 
 @pytest.mark.skipif(not torch.cuda.is_available(), reason="TF32 is a CUDA switch; no CUDA device here")
