@@ -8,6 +8,7 @@ config.gin, operative.gin, data.json (so sampling needs no dataset), checkpoints
 
 from __future__ import annotations
 
+import contextlib
 import json
 from pathlib import Path
 from typing import Any
@@ -18,7 +19,9 @@ import torch
 import hbaezoo
 from hbaezoo import config as gin_config
 from hbaezoo.errors import CheckpointError, ConfigError, HbaezooError
+from hbaezoo.limits import check_model_size
 from hbaezoo.models.base import Model
+from hbaezoo.paths import RunDirLock, check_writable_dir, probe_writable
 from hbaezoo.plugins import REPORT, load_plugins
 from hbaezoo.train import checkpoint, distributed
 from hbaezoo.train.trainer import Trainer, resolve_device
@@ -60,10 +63,14 @@ def _seed() -> int:
 
 
 def build_model(model_factory, data: dict) -> Model:
-    # Initial weights depend on the seed alone, never on what ran before in the process.
-    torch.manual_seed(_seed())
-    with _building("model"):
+    def build():
         return model_factory(image_shape=tuple(data["image_shape"]), num_classes=data["num_classes"])
+
+    with _building("model"):
+        check_model_size(build)
+        # Initial weights depend on the seed alone, never on what ran before in the process.
+        torch.manual_seed(_seed())
+        return build()
 
 
 def train(
@@ -79,38 +86,74 @@ def train(
     overrides = {k: v for k, v in (overrides or {}).items() if v is not None}
     gin_config.parse(config_files, [*bindings, *(f"Trainer.{k} = {v!r}" for k, v in overrides.items())])
     run_dir = Path(run_dir) if run_dir else Path("runs") / Path(config_files[0]).stem
+    check_run_dir(run_dir)
     text = gin_config.config_text(config_files, list(bindings))
-    given = run_dir / "config.gin"
     dist = distributed.init()
-    if given.is_file() and given.read_text() != text:
-        raise ConfigError(
-            f"{run_dir} holds a run made with a different config (compare {given} with your recipe "
-            f"and bindings). Use another --run-dir, or the same recipe and bindings to resume."
-        )
-    dist.barrier()  # every rank has compared before the main rank writes
+    check_same_config(run_dir, text)
     with _building("recipe"):
         model_factory, dataset_factory = recipe()
         dataset = dataset_factory(split="train")
     data = dataset.describe()
     model = build_model(model_factory, data)
-    if dist.is_main:
-        run_dir.mkdir(parents=True, exist_ok=True)
-        given.write_text(text)
-    dist.barrier()
     with _building("trainer"):
         trainer = Trainer(model, dataset, run_dir)
-    data["set_size"] = trainer.set_size
-    data["batch_plan"] = trainer.plan.stats
-    if trainer.dist.is_main:
-        _report_data(dataset, trainer.plan.stats, run_dir)
-        (run_dir / "data.json").write_text(json.dumps(data, indent=2))
-        if dataset.skipped:
-            (run_dir / "skipped_files.txt").write_text("".join(f"{p}\t{why}\n" for p, why in dataset.skipped))
-        (run_dir / "operative.gin").write_text(gin_config.operative_text(versions()))
-    logs = trainer.fit()
-    if trainer.dist.is_main:
-        (run_dir / "operative.gin").write_text(gin_config.operative_text(versions()))
+    # Written only now, with every value built and checked: a typo must not pin the run dir to a bad config.
+    with _locked(run_dir) if dist.is_main else contextlib.nullcontext():
+        if dist.is_main:
+            check_same_config(run_dir, text)  # again, under the lock
+            (run_dir / "config.gin").write_text(text)
+        dist.barrier()
+        data["set_size"] = trainer.set_size
+        data["batch_plan"] = trainer.plan.stats
+        data["plugins"] = plugin_modules()
+        if trainer.dist.is_main:
+            _report_data(dataset, trainer.plan.stats, run_dir)
+            (run_dir / "data.json").write_text(json.dumps(data, indent=2))
+            if dataset.skipped:
+                (run_dir / "skipped_files.txt").write_text("".join(f"{p}\t{why}\n" for p, why in dataset.skipped),
+                                                          errors="backslashreplace")
+            (run_dir / "operative.gin").write_text(gin_config.operative_text(versions()))
+        logs = trainer.fit()
+        if trainer.dist.is_main:
+            (run_dir / "operative.gin").write_text(gin_config.operative_text(versions()))
     return logs
+
+
+def _locked(run_dir: Path) -> RunDirLock:
+    try:
+        run_dir.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise ConfigError(f"--run-dir {run_dir} cannot be created: {exc.strerror or exc}. Give a writable folder.") from exc
+    probe_writable(run_dir, "--run-dir")
+    return RunDirLock(run_dir)
+
+
+def plugin_modules() -> list[str]:
+    """The modules of the plugins loaded now (entry points and --plugin modules), as a run records them."""
+    from importlib.metadata import entry_points
+
+    from hbaezoo.plugins import GROUP
+
+    modules = {ep.name: ep.module for ep in entry_points(group=GROUP)}
+    return sorted({modules.get(name, name) for name in REPORT.loaded})
+
+
+def check_run_dir(run_dir: Path) -> None:
+    """The run dir and its checkpoints/ and samples/ folders can be written; nothing is created yet."""
+    check_writable_dir(run_dir, "--run-dir")
+    for sub in ("checkpoints", "samples"):
+        if (run_dir / sub).exists() and not (run_dir / sub).is_dir():
+            raise ConfigError(f"{run_dir / sub} is a file, but hbaezoo keeps its {sub} there. Move the file away, "
+                              f"or use another --run-dir.")
+
+
+def check_same_config(run_dir: Path, text: str) -> None:
+    given = run_dir / "config.gin"
+    if given.is_file() and given.read_text(errors="replace") != text:
+        raise ConfigError(
+            f"{run_dir} holds a run made with a different config (compare {given} with your recipe "
+            f"and bindings). Use another --run-dir, or the same recipe and bindings to resume."
+        )
 
 
 def _report_data(dataset, stats: dict, run_dir: Path) -> None:
