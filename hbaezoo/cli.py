@@ -86,7 +86,8 @@ def cmd_sample(args) -> int:
     from hbaezoo.sample import sample_to_file
 
     out = sample_to_file(args.run_dir, args.mode, args.out, n=args.n, steps=args.steps, device=args.device,
-                         seed=args.seed, plugins=args.plugin, use_ema=not args.no_ema)
+                         seed=args.seed, plugins=args.plugin, use_ema=not args.no_ema,
+                         trust_config=args.trust_config)
     console.print(f"[green]wrote[/] {out}")
     return 0
 
@@ -105,6 +106,11 @@ def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="hbaezoo", description="Hierarchical Bayes Autoencoders and their control models.")
     parser.add_argument("--debug", action="store_true", help="show tracebacks for user errors")
     sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
+
+    def trust_arg(p):
+        p.add_argument("--trust-config", action="store_true",
+                       help="allow `import`/`include` lines in the run's config.gin (they run code; only for runs "
+                            "from a source you trust)")
 
     def plugin_arg(p):
         p.add_argument("--plugin", action="append", default=[], metavar="MODULE",
@@ -139,6 +145,7 @@ def build_parser() -> argparse.ArgumentParser:
     smp.add_argument("--device", default="auto")
     smp.add_argument("--seed", type=int, default=0)
     smp.add_argument("--no-ema", action="store_true", help="use the raw generator even if an EMA exists")
+    trust_arg(smp)
     plugin_arg(smp)
     smp.set_defaults(func=cmd_sample)
 
@@ -154,7 +161,7 @@ def build_parser() -> argparse.ArgumentParser:
             module = __import__(extra, fromlist=["register"])
         except ImportError:
             continue
-        module.register(sub, plugin_arg)
+        module.register(sub, plugin_arg, trust_arg)
     return parser
 
 

@@ -107,3 +107,24 @@ class RunDirLock:
 
     def __exit__(self, *exc) -> None:
         self.release()
+
+
+def read_run_file(path: Path, limit: int = 64 << 20) -> bytes:
+    """The bytes of a file in a run directory that may come from someone else: a regular file (not
+    a link to /dev/zero or outside the run), at most `limit` bytes; CheckpointError otherwise."""
+    import stat
+
+    from hbaezoo.errors import CheckpointError
+
+    try:
+        st = os.lstat(path)
+    except OSError as exc:
+        raise CheckpointError(f"{path} cannot be read: {exc.strerror or exc}.") from exc
+    if not stat.S_ISREG(st.st_mode):
+        raise CheckpointError(f"{path} is not a regular file (a link, a folder or a device); hbaezoo writes plain "
+                              f"files only, so this run directory was changed by hand. Replace it with the file "
+                              f"`hbaezoo run` wrote.")
+    if st.st_size > limit:
+        raise CheckpointError(f"{path} is {st.st_size} bytes, more than the {limit} hbaezoo ever writes there.")
+    with open(path, "rb") as f:
+        return f.read(limit + 1)

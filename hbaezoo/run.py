@@ -21,7 +21,7 @@ from hbaezoo import config as gin_config
 from hbaezoo.errors import CheckpointError, ConfigError, HbaezooError
 from hbaezoo.limits import check_model_size
 from hbaezoo.models.base import Model
-from hbaezoo.paths import RunDirLock, check_writable_dir, probe_writable
+from hbaezoo.paths import RunDirLock, check_writable_dir, probe_writable, read_run_file
 from hbaezoo.plugins import REPORT, load_plugins
 from hbaezoo.train import checkpoint, distributed
 from hbaezoo.train.trainer import Trainer, resolve_device
@@ -171,8 +171,47 @@ def _report_data(dataset, stats: dict, run_dir: Path) -> None:
     err_console.print(escape(line), highlight=False)
 
 
-def load_run(run_dir: str | Path, *, device: str = "auto", use_ema: bool = True, plugins: list[str] = ()):
-    """A trained model (newest good checkpoint, EMA generator if any), its data facts and dataset factory."""
+def trusted_modules(recorded: list[str], plugins: list[str] = ()) -> set[str]:
+    """Modules a loaded config may import: installed hbaezoo plugins the run recorded, and those named by --plugin."""
+    from importlib.metadata import entry_points
+
+    from hbaezoo.plugins import GROUP
+
+    installed = {ep.module for ep in entry_points(group=GROUP)}
+    recorded = {m for m in recorded if isinstance(m, str)} if isinstance(recorded, list) else set()
+    return (installed & recorded) | set(plugins)
+
+
+def read_data_json(run_dir: Path) -> dict:
+    """data.json, checked for what loading needs (image shape, classes); CheckpointError naming the field."""
+    path = run_dir / "data.json"
+    try:
+        data = json.loads(read_run_file(path).decode("utf-8"))
+    except (ValueError, RecursionError) as exc:
+        raise CheckpointError(f"{path} cannot be read ({type(exc).__name__}: {exc}). It is written by `hbaezoo run`; "
+                              f"run the recipe again with --run-dir {run_dir} to rewrite it.") from exc
+    if not isinstance(data, dict):
+        raise CheckpointError(f"{path} must hold an object, got {type(data).__name__}.")
+    shape = data.get("image_shape")
+    if (not isinstance(shape, list) or len(shape) != 3
+            or not all(type(v) is int and 1 <= v <= 1 << 14 for v in shape)):
+        raise CheckpointError(f"{path}: field 'image_shape' must be [channels, height, width] (whole numbers "
+                              f"from 1 to 16384), got {shape!r}.")
+    classes = data.get("num_classes")
+    if type(classes) is not int or not 0 <= classes <= 1 << 20:
+        raise CheckpointError(f"{path}: field 'num_classes' must be a whole number >= 0, got {classes!r}.")
+    set_size = data.get("set_size")
+    if set_size is not None and (type(set_size) is not int or not 1 <= set_size <= 4096):
+        raise CheckpointError(f"{path}: field 'set_size' must be empty or a whole number in [1, 4096], got {set_size!r}.")
+    return data
+
+
+def load_run(run_dir: str | Path, *, device: str = "auto", use_ema: bool = True, plugins: list[str] = (),
+             trust_config: bool = False):
+    """A trained model (newest good checkpoint, EMA generator if any), its data facts and dataset factory.
+
+    Runs no code from the run directory (see docs/reliability.md, "Trust model") unless `trust_config`.
+    """
     run_dir = Path(run_dir)
     for needed in ("config.gin", "data.json"):
         if not (run_dir / needed).is_file():
@@ -181,17 +220,32 @@ def load_run(run_dir: str | Path, *, device: str = "auto", use_ema: bool = True,
                 f"e.g. runs/hbae_shapes."
             )
     load_plugins(plugins)
-    gin_config.parse([run_dir / "config.gin"])
-    data = json.loads((run_dir / "data.json").read_text())
-    model_factory, dataset_factory = recipe()
+    data = read_data_json(run_dir)
+    gin_config.parse_loaded(run_dir / "config.gin", trust=trust_config,
+                            trusted_modules=trusted_modules(data.get("plugins", []), plugins))
+    with _building("model from the run's config.gin"):
+        model_factory, dataset_factory = recipe()
     model = build_model(model_factory, data)
-    found = checkpoint.load_latest(run_dir / "checkpoints", warn=lambda m: None)
+    skipped: list[str] = []
+    found = checkpoint.load_latest(run_dir / "checkpoints", warn=lambda m: (skipped.append(m), _warn(m)))
     if found is None:
-        raise CheckpointError(f"{run_dir}/checkpoints holds no usable checkpoint; train first with `hbaezoo run`.")
+        why = f" Skipped: {' | '.join(skipped)}" if skipped else ""
+        raise CheckpointError(f"{run_dir}/checkpoints holds no usable checkpoint.{why} "
+                              f"Train (or resume) first with `hbaezoo run`.")
     step, model_state, state = found
-    checkpoint.check_compatible(model, model_state, run_dir)
+    where = run_dir / "checkpoints" / f"step_{step:08d}"
+    checkpoint.check_compatible(model, model_state, where)
     model.load_state_dict(model_state)
     if use_ema and state.get("ema") is not None and hasattr(model, "generator"):
+        checkpoint.check_compatible(model.generator, state["ema"], f"{where / 'state.json'} (field 'state.ema')")
         model.generator.load_state_dict(state["ema"])
     model.to(resolve_device(device)).eval()
     return model, data, dataset_factory, step
+
+
+def _warn(message: str) -> None:
+    from rich.markup import escape
+
+    from hbaezoo.console import err_console
+
+    err_console.print(f"[yellow]warning:[/] {escape(message)}", highlight=False)

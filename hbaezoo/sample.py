@@ -7,6 +7,7 @@ from pathlib import Path
 import torch
 
 from hbaezoo.data.batches import BatchPlan, batches
+from hbaezoo.paths import check_output_file
 from hbaezoo.registry import SAMPLERS
 from hbaezoo.run import load_run
 from hbaezoo.sampling import save_grid
@@ -21,9 +22,11 @@ def test_inputs(dataset_factory, data: dict, n: int, sets: bool, seed: int) -> t
 
 
 def sample_to_file(run_dir, mode: str, out, *, n: int = 8, steps: int = 6, device: str = "auto",
-                   seed: int = 0, plugins=(), use_ema: bool = True) -> Path:
+                   seed: int = 0, plugins=(), use_ema: bool = True, trust_config: bool = False) -> Path:
+    out = check_output_file(out, "--out")
     sampler = SAMPLERS.get(mode)()
-    model, data, dataset_factory, _ = load_run(run_dir, device=device, use_ema=use_ema, plugins=plugins)
+    model, data, dataset_factory, _ = load_run(run_dir, device=device, use_ema=use_ema, plugins=plugins,
+                                               trust_config=trust_config)
     torch.manual_seed(seed)
     x = None
     if sampler.needs_data:

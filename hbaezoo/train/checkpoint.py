@@ -283,6 +283,8 @@ def load_latest(directory: Path, warn: Callable[[str], None]) -> tuple[int, dict
 
 def check_compatible(model: torch.nn.Module, model_state: dict[str, torch.Tensor], where: Path) -> None:
     """Fail with the list of mismatched parts when a checkpoint does not fit the model (names, shapes, dtypes)."""
+    if not isinstance(model_state, dict) or not all(isinstance(v, torch.Tensor) for v in model_state.values()):
+        raise CheckpointError(f"the checkpoint in {where} holds no state dict (names mapped to tensors) there.")
     expected = model.state_dict()
     missing = sorted(set(expected) - set(model_state))
     unexpected = sorted(set(model_state) - set(expected))
