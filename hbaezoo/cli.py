@@ -7,6 +7,7 @@ exit with status 2; `--debug` shows the traceback instead.
 from __future__ import annotations
 
 import argparse
+import errno
 import inspect
 import sys
 from pathlib import Path
@@ -18,6 +19,29 @@ from hbaezoo.console import console, err_console
 from hbaezoo.errors import HbaezooError
 
 EXIT_USAGE = 2
+
+OS_HINTS = {
+    errno.ENOSPC: "The disk is full: free some space, then run the same command again (a run resumes from its "
+                  "last checkpoint).",
+    errno.EDQUOT: "The disk quota is used up: free some space, then run the same command again.",
+    errno.EACCES: "This user may not access it: fix its permissions or give another path.",
+    errno.EPERM: "This user may not access it: fix its permissions or give another path.",
+    errno.EROFS: "It is on a read-only file system: give a path on a writable disk.",
+    errno.ENOTDIR: "A file stands where a folder is expected: move it away or give another path.",
+    errno.EISDIR: "A folder stands where a file is expected: give a file path.",
+    errno.EEXIST: "Something is already there: move it away or give another path.",
+    errno.ELOOP: "It is a symbolic-link loop: fix the links or give another path.",
+    errno.ENAMETOOLONG: "The name is too long for the file system: give a shorter path.",
+    errno.ENOENT: "It does not exist: check the path.",
+}
+
+
+def printable(text: str) -> str:
+    """Text safe to print: undecodable bytes of file names (surrogates) shown as \\xNN escapes."""
+    try:
+        return text.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
+    except UnicodeEncodeError:  # a surrogate that no undecodable byte made
+        return text.encode("utf-8", "backslashreplace").decode("utf-8")
 
 
 class _Parser(argparse.ArgumentParser):
@@ -177,7 +201,15 @@ def main(argv: list[str] | None = None) -> int:
     except HbaezooError as exc:
         if debug:
             raise
-        err_console.print(f"[red]error:[/] {escape(str(exc))}", highlight=False)
+        err_console.print(f"[red]error:[/] {escape(printable(str(exc)))}", highlight=False)
+        return EXIT_USAGE
+    except OSError as exc:
+        # The machine, not the code: a full disk, a read-only folder, a file where a folder belongs.
+        if debug or exc.errno not in OS_HINTS:
+            raise
+        where = " -> ".join(printable(str(f)) for f in (exc.filename, exc.filename2) if f)
+        err_console.print(f"[red]error:[/] {escape(f'{exc.strerror}: {where}. {OS_HINTS[exc.errno]}')}",
+                          highlight=False)
         return EXIT_USAGE
     except KeyboardInterrupt as exc:
         err_console.print(f"[yellow]stopped:[/] {escape(str(exc) or 'interrupted.')}", highlight=False)

@@ -167,7 +167,7 @@ def _report_data(dataset, stats: dict, run_dir: Path) -> None:
         line += (f" in {stats['groups']} groups; {stats['groups_smaller_than_set_size']} smaller than the set size "
                  f"({stats['small_groups_policy']}: {'drawn with replacement' if stats['small_groups_policy'] == 'replace' else 'never drawn'})")
     if dataset.skipped:
-        line += f"; {len(dataset.skipped)} unreadable files skipped (listed in {run_dir / 'skipped_files.txt'})"
+        line += f"; {len(dataset.skipped)} unusable files skipped: unreadable or too large (listed in {run_dir / 'skipped_files.txt'})"
     err_console.print(escape(line), highlight=False)
 
 
