@@ -85,6 +85,8 @@ def read_recipe(path: str | Path) -> str:
         found = sorted(p.name for p in path.glob("*.gin"))[:6]
         listing = f" It holds {', '.join(found)}; give one of them" if found else " Give a .gin file"
         raise ConfigError(f"config file {path} is a folder, not a gin recipe.{listing}, e.g. `hbaezoo run gin/hbae_shapes.gin`.")
+    if path.exists() and not path.is_file():
+        raise ConfigError(f"config file {path} is not a regular file (a device or a pipe); give a .gin recipe file.")
     if not path.is_file():
         raise ConfigError(
             f"config file {path} does not exist. Recipes ship in the gin/ folder of the "

@@ -51,6 +51,13 @@ def _building(what: str):
             raise
         except (TypeError, ValueError) as exc:
             raise ConfigError(f"while building the {what}: {exc}".replace("\n", "\n  ")) from exc
+        except RuntimeError as exc:
+            if "Required bindings" not in str(exc):  # gin's word for a parameter nobody bound
+                raise
+            raise ConfigError(
+                f"while building the {what}: {exc}".replace("\n", "\n  ")
+                + "\nA recipe binds at least run.model and run.dataset; start from one in gin/, e.g. gin/hbae_shapes.gin."
+            ) from exc
 
     return guard()
 
