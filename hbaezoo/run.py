@@ -221,7 +221,7 @@ def load_run(run_dir: str | Path, *, device: str = "auto", use_ema: bool = True,
     """
     run_dir = Path(run_dir)
     for needed in ("config.gin", "data.json"):
-        if not (run_dir / needed).is_file():
+        if not (run_dir / needed).is_file() and not (run_dir / needed).is_symlink():  # a link: read_run_file says why
             raise CheckpointError(
                 f"{run_dir} is not a run directory (no {needed}). Give the folder `hbaezoo run` wrote, "
                 f"e.g. runs/hbae_shapes."
