@@ -2,7 +2,7 @@
 
     nice -n 19 python benchmarks/battery.py [--only NAME_SUBSTRING] [--markdown]
 
-Runs every case of tests/battery/battery_cases.py in a fresh temporary folder and counts the
+Runs every case of tests/battery/ (cases_*.py) in a fresh temporary folder and counts the
 outcomes: clear error, correct, traceback, hang, data loss, code executed, unclear, wrong.
 """
 
