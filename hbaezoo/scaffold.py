@@ -16,6 +16,7 @@ from pathlib import Path
 from string import Template
 
 from hbaezoo.errors import HbaezooError
+from hbaezoo.paths import check_writable_dir
 from hbaezoo.plugins import GROUP
 from hbaezoo.registry import registry, suggest
 
@@ -331,9 +332,9 @@ hbaezoo with `PYTHONPATH=src` and `--plugin $module`.
 
 
 def _module_name(name: str) -> str:
-    if not _NAME.match(name):
+    if not _NAME.fullmatch(name):  # fullmatch: `$` alone lets a trailing newline through
         raise HbaezooError(
-            f"plugin name '{name}' is not usable: start with a letter and use only letters, digits, "
+            f"plugin name {name!r} is not usable: start with a letter and use only letters, digits, "
             f"'_' and '-' (e.g. my_pooler or hbaezoo-my-pooler); '-' becomes '_' in the module name."
         )
     module = name.replace("-", "_")
@@ -360,6 +361,7 @@ def new_plugin(name: str, kind: str, dest: Path) -> Path:
     """Create `dest/<name>/` holding a plugin package with one working part of `kind`; return that folder."""
     module = _module_name(name)
     template = _check_kind(kind)
+    check_writable_dir(dest, "--dest")
     target = Path(dest) / name
     if target.exists():
         raise HbaezooError(

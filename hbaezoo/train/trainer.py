@@ -25,12 +25,14 @@ from rich.markup import escape
 from hbaezoo.console import err_console
 from hbaezoo.data.base import ImageDataset
 from hbaezoo.data.batches import BatchPlan, batches
-from hbaezoo.errors import ConfigError, TrainingError
+from hbaezoo.errors import CheckpointError, ConfigError, TrainingError
+from hbaezoo.limits import check_batch
 from hbaezoo.models.base import Model
 from hbaezoo.registry import OPTIMIZERS, SCHEDULES
 from hbaezoo.train import backends, checkpoint, distributed
 from hbaezoo.train.logging import MetricsLog, TrainProgress
 from hbaezoo.train.previews import save_previews
+from hbaezoo.train.state_checks import check_trainer_state
 
 
 def resolve_device(device: str) -> torch.device:
@@ -105,14 +107,19 @@ class Trainer:
         tensorboard: bool = True,
     ) -> None:
         for name, value, low in (("steps", steps, 0), ("batch_size", batch_size, 1), ("log_every", log_every, 1),
-                                 ("sample_every", sample_every, 1), ("checkpoint_every", checkpoint_every, 1)):
-            if not isinstance(value, int) or value < low:
+                                 ("sample_every", sample_every, 1), ("checkpoint_every", checkpoint_every, 1),
+                                 ("keep_checkpoints", keep_checkpoints, 0), ("max_nonfinite", max_nonfinite, 1),
+                                 ("num_workers", num_workers, 0), ("seed", seed, 0)):
+            if type(value) is not int or value < low:
                 raise ConfigError(f"Trainer.{name} must be an integer >= {low}, got {value!r}.")
+        if ema_decay is not None and not (isinstance(ema_decay, (int, float)) and 0 <= ema_decay < 1):
+            raise ConfigError(f"Trainer.ema_decay must be None or a number in [0, 1), got {ema_decay!r}.")
         if amp not in (None, "bf16", "fp16"):
             raise ConfigError(f"Trainer.amp must be None, 'bf16' or 'fp16', got {amp!r}.")
         self.model, self.dataset, self.run_dir = model, dataset, Path(run_dir)
         if set_size is not None and (not isinstance(set_size, int) or set_size < 1):
             raise ConfigError(f"Trainer.set_size must be None (single images) or an integer >= 1, got {set_size!r}.")
+        check_batch(batch_size, set_size, dataset.image_shape)
         self.steps, self.batch_size, self.set_size, self.seed = steps, batch_size, set_size, seed
         self.log_every, self.sample_every, self.checkpoint_every = log_every, sample_every, checkpoint_every
         self.keep_checkpoints, self.max_nonfinite = keep_checkpoints, max_nonfinite
@@ -187,16 +194,28 @@ class Trainer:
     def save_checkpoint(self) -> None:
         if self.dist.is_main:
             checkpoint.save(self.run_dir / "checkpoints", self.step, self.model.state_dict(), self.state(),
-                            keep=self.keep_checkpoints)
+                            keep=self.keep_checkpoints, warn=self._warn)
         self.dist.barrier()
 
     def resume(self) -> bool:
         """Load the newest good checkpoint of the run dir, if any. True if resumed."""
-        found = checkpoint.load_latest(self.run_dir / "checkpoints", warn=self._warn)
+        directory = self.run_dir / "checkpoints"
+        skipped: list[str] = []
+        found = checkpoint.load_latest(directory, warn=lambda m: (skipped.append(m), self._warn(m)))
         if found is None:
+            if skipped:
+                # Starting over beside checkpoints that exist would hide them; the user decides.
+                raise CheckpointError(
+                    f"{directory} holds {len(skipped)} step_* folder(s) but none is a usable checkpoint "
+                    f"(newest: {skipped[0]}). Move them out of {directory} to start this run over, or use a new --run-dir."
+                )
             return False
         step, model_state, state = found
-        checkpoint.check_compatible(self.model, model_state, self.run_dir)
+        where = directory / f"step_{step:08d}" / "state.json"
+        checkpoint.check_compatible(self.model, model_state, where.parent)
+        check_trainer_state(self, state, where)
+        if self.ema is not None and state.get("ema") is not None:
+            checkpoint.check_compatible(self.ema, state["ema"], f"{where} (field 'state.ema')")
         self.model.load_state_dict(model_state)
         for g, o in self.optimizers.items():
             o.load_state_dict(state["optimizers"][g])
