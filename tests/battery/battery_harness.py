@@ -67,8 +67,9 @@ class Ctx:
         from hbaezoo.console import console, err_console
 
         buf = io.StringIO()
-        old = console.file, err_console.file, console.width, err_console.width
-        console.file = err_console.file = buf
+        # The consoles follow sys.stdout / sys.stderr (redirected below); pinning their `file` would
+        # leave them writing to this test's streams in every later test of the process.
+        old = console.width, err_console.width
         console.width = err_console.width = 10_000
         try:
             with contextlib.redirect_stdout(buf), contextlib.redirect_stderr(buf):
@@ -81,7 +82,7 @@ class Ctx:
         except BaseException as exc:  # noqa: BLE001  (a traceback is what the battery counts)
             return Cli(None, buf.getvalue() + f"\nTraceback: {type(exc).__name__}: {exc}", exc)
         finally:
-            console.file, err_console.file, console.width, err_console.width = old
+            console.width, err_console.width = old
 
     def train(self, run_dir: Path, *extra: str, steps: int = 2, bindings=()) -> Cli:
         b = sum((["-b", x] for x in [*TINY, *bindings]), [])
