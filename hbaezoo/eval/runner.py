@@ -22,6 +22,7 @@ from hbaezoo.console import err_console
 from hbaezoo.errors import CapabilityError, ConfigError
 from hbaezoo.eval import extractors as ext
 from hbaezoo.eval.context import EvalContext
+from hbaezoo.progress import clock, live, say
 from hbaezoo.registry import METRICS
 
 #: What `hbaezoo eval` computes without --metrics (the supervised baseline trains models: ask for it).
@@ -155,8 +156,15 @@ def evaluate(run_dir, *, metrics=None, n: int = 1000, device: str = "auto", seed
         "info": ctx.info,
     }
     _carry_over(path, results)
-    for name in names:
+    plain = progress and not live()
+    for i, name in enumerate(names, 1):
+        if plain:
+            say(f"eval metric {i}/{len(names)} {name} ...")
         results["metrics"][name] = run_metric(ctx, name)
+        if plain:
+            entry = results["metrics"][name]
+            say(f"eval metric {i}/{len(names)} {name}: {entry['status']} in {entry['seconds']:.1f} s  "
+                f"elapsed {clock(time.perf_counter() - started)}")
         if "extractor" in ctx._memo:
             results["extractor"].update(ctx.extractor.describe())
         if "real" in ctx._memo:
