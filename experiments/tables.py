@@ -165,7 +165,7 @@ def table2() -> str:
                     capped = sorted(int(k.split("/")[1]) for k in values
                                     if k.startswith(f"{kind}/") and not k.endswith("_std"))
                     key = f"{kind}/{capped[-1]}" if capped and capped[-1] < n and capped[-1] > SIZES[SIZES.index(n) - 1] else None
-                spread = f" ± {values[key + '_std']:.1f}" if values.get("seeds", 2) > 1 else ""
+                spread = f" ± {values[key + '_std']:.1f}" if key is not None and values.get("seeds", 2) > 1 else ""
                 cells.append("—" if key is None else f"{values[key]:.1f}{spread}"
                              + (f" ({key.split('/')[1]})" if not key.endswith(f"/{n}") else ""))
             if any(c != "—" for c in cells):
