@@ -48,7 +48,9 @@ def imported_top_level(folder: Path) -> dict[str, str]:
                 continue
             for name in names:
                 found.setdefault(name.split(".")[0], str(path.relative_to(REPO)))
-    return {m: f for m, f in found.items() if m not in sys.stdlib_module_names and m not in LOCAL}
+    # Modules that live beside the importing files (tests/battery puts its folder on sys.path) are not packages.
+    siblings = {p.stem for p in folder.rglob("*.py")}
+    return {m: f for m, f in found.items() if m not in sys.stdlib_module_names and m not in LOCAL and m not in siblings}
 
 
 def undeclared(folder: Path, declared: list[Requirement]) -> list[str]:
