@@ -17,11 +17,11 @@ from hbaezoo.train.trainer import Trainer
 
 REPO = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 RECIPES = ["hbae_shapes", "set_hbae_shapes", "gan_shapes", "cgan_shapes", "vae_gan_shapes", "vae_shapes", "wae_shapes"]
-# Inductor compiles for minutes per model on a 2-core CPU: the default suite compiles one model of each
-# shape of step (a spectral-norm critic called twice per phase, three phases, one phase);
-# HBAEZOO_TEST_ALL_COMPILE=1 compiles every model of the zoo.
+# Inductor compiles for minutes per model on a 2-core CPU: the default suite compiles the HBAE (a
+# spectral-norm critic called twice per phase, the case compile used to refuse);
+# HBAEZOO_TEST_ALL_COMPILE=1 compiles every model of the zoo and checks compiled resume.
 ALL = os.environ.get("HBAEZOO_TEST_ALL_COMPILE") == "1"
-DEFAULT = {"hbae_shapes", "vae_gan_shapes", "vae_shapes"}
+DEFAULT = {"hbae_shapes"}
 STEPS = 3
 
 
@@ -82,6 +82,8 @@ def test_cuda_graph_training_matches_eager_on_cuda(name, tiny, tmp_path, eager_r
 
 @pytest.mark.slow
 def test_compiled_run_resumes_bit_identical_with_torch_checkpoint_keys(tiny, tmp_path):
+    if not ALL:
+        pytest.skip("compiles three runs (minutes on a CPU): set HBAEZOO_TEST_ALL_COMPILE=1")
     recipe_path = os.path.join(REPO, "gin", "hbae_shapes.gin")
     bindings = [*tiny, "Trainer.compile = True", "Trainer.device = 'cpu'"]
     train([recipe_path], bindings, run_dir=tmp_path / "straight", overrides={"steps": 3})
