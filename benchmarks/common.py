@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import os
 import statistics
 import sys
@@ -69,6 +70,26 @@ def step_trainer(model, dataset, batch_size: int, set_size: int | None, **option
     return trainer, trainer.place(first_batch(dataset, batch_size, set_size))
 
 
+def trainer_rate(model, dataset, seconds, cudnn_benchmark=False, tf32=True, **options):
+    """A callable measuring images/s of train_step on the recipe's first batch with Trainer `options`."""
+    from hbaezoo.train.backends import set_tf32
+
+    trainer, batch = step_trainer(copy.deepcopy(model), dataset, *batch_shape(), tf32=tf32, **options)
+    images = images_in(batch["x"])
+
+    def step() -> int:
+        # Process-wide flags: each variant sets its own before every step of its round.
+        torch.backends.cudnn.benchmark = cudnn_benchmark
+        set_tf32(trainer.device, tf32)
+        trainer.train_step(batch)
+        if trainer.device.type == "cuda":
+            torch.cuda.synchronize()
+        return images
+
+    step(), step(), step()  # warm-up: compilation, and CUDA-graph recording in reduce-overhead
+    return lambda: rate(step, seconds)
+
+
 def alternate(runs: dict[str, Callable[[], float]], rounds: int = 5) -> dict[str, float]:
     """Median of each callable's returned rate over `rounds` interleaved rounds (noise hits both alike)."""
     rates: dict[str, list[float]] = {name: [] for name in runs}
@@ -88,10 +109,17 @@ def rate(fn: Callable[[], int], seconds: float = 3.0) -> float:
     return done / (time.perf_counter() - start)
 
 
-def machine() -> str:
-    return f"{os.cpu_count()} CPU threads, torch {torch.__version__}, {torch.get_num_threads()} intra-op threads" + (
-        f", {torch.cuda.get_device_name()}" if torch.cuda.is_available() else ""
-    )
+def machine(device: torch.device | str = "auto") -> str:
+    """The device a benchmark ran on (default: where Trainer.device = 'auto' trains) and the host."""
+    from hbaezoo.train.trainer import resolve_device
+
+    device = resolve_device(str(device))
+    where = str(device)
+    if device.type == "cuda":
+        tf32 = "on" if torch.backends.cuda.matmul.allow_tf32 else "off"
+        where += f" ({torch.cuda.get_device_name(device)}, TF32 matmul {tf32})"
+    return (f"device {where}; host {os.cpu_count()} CPU threads, {torch.get_num_threads()} intra-op threads, "
+            f"torch {torch.__version__}")
 
 
 def clear_gin() -> None:

@@ -112,7 +112,7 @@ def main() -> None:
         "clean-fid, channels_last": clean_fid(torch.channels_last, "clean-fid, channels_last"),
     }
     result = alternate(runs, rounds=args.rounds)
-    print(f"machine: {machine()}")
+    print(f"machine: {machine(device)}")
     print(f"FID between two folders of {args.n} 32-px PNGs, extractor inception_fidhelper, "
           f"batch {args.batch_size}, median of {args.rounds} rounds:")
     for name, value in result.items():

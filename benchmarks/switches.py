@@ -6,34 +6,18 @@ For each recipe, images/s of `Trainer.train_step` on the recipe's batch with:
 the defaults; `channels_last` toggled; bf16
 autocast; Adam with foreach and with fused kernels; with --compile, `Trainer.compile`
 (torch.compile of every part; compile time excluded). On a GPU also
-`torch.backends.cudnn.benchmark`. Pinned-memory loaders with workers only matter for
+`torch.backends.cudnn.benchmark`, `Trainer.tf32 = False` and, with --compile,
+`Trainer.compile = 'reduce-overhead'` (CUDA graphs). Pinned-memory loaders with workers only matter for
 decoded folder datasets and are measured by data_pipeline.py.
 """
 
 from __future__ import annotations
 
 import argparse
-import copy
 import inspect
 
 import torch
-from common import alternate, batch_shape, build, clear_gin, images_in, machine, rate, step_trainer
-
-
-def trainer_rate(model, dataset, seconds, cudnn_benchmark=False, **options):
-    """A callable measuring images/s of train_step on the recipe's first batch with Trainer `options`."""
-    trainer, batch = step_trainer(copy.deepcopy(model), dataset, *batch_shape(), **options)
-    images = images_in(batch["x"])
-
-    def step() -> int:
-        torch.backends.cudnn.benchmark = cudnn_benchmark
-        trainer.train_step(batch)
-        if trainer.device.type == "cuda":
-            torch.cuda.synchronize()
-        return images
-
-    step(), step()  # warm-up (and compilation, for compiled parts)
-    return lambda: rate(step, seconds)
+from common import alternate, batch_shape, build, clear_gin, machine, trainer_rate
 
 
 def adam(**options):
@@ -46,7 +30,7 @@ def adam(**options):
 
 
 def measure(recipe: str, seconds: float, rounds: int, with_compile: bool) -> None:
-    from hbaezoo.train.trainer import Trainer
+    from hbaezoo.train.trainer import Trainer, resolve_device
 
     clear_gin()
     model, dataset = build(recipe)
@@ -59,15 +43,14 @@ def measure(recipe: str, seconds: float, rounds: int, with_compile: bool) -> Non
         "Adam foreach": trainer_rate(model, dataset, seconds, optimizer=adam(foreach=True)),
         "Adam fused": trainer_rate(model, dataset, seconds, optimizer=adam(fused=True)),
     }
-    if torch.cuda.is_available():
+    cuda = resolve_device("auto").type == "cuda"  # where the trainers above run
+    if cuda:
         runs["cudnn.benchmark"] = trainer_rate(model, dataset, seconds, cudnn_benchmark=True)
+        runs["Trainer.tf32=False"] = trainer_rate(model, dataset, seconds, tf32=False)
     if with_compile:
-        from hbaezoo.errors import ConfigError
-
-        try:
-            runs["Trainer.compile"] = trainer_rate(model, dataset, seconds, compile=True)
-        except ConfigError as error:  # a switch that breaks training does not pay
-            print(f"  Trainer.compile: refused: {error}")
+        runs["Trainer.compile"] = trainer_rate(model, dataset, seconds, compile=True)
+        if cuda:
+            runs["compile reduce-overhead"] = trainer_rate(model, dataset, seconds, compile="reduce-overhead")
     result = alternate(runs, rounds=rounds)
     print(f"{recipe} (batch {batch_shape()}), median of {rounds} rounds:")
     for name, value in result.items():

@@ -97,7 +97,7 @@ def main() -> None:
     trainer_step(), minimal()  # warm-up
     result = alternate({"hbaezoo": lambda: rate(trainer_step, args.seconds),
                         "hand-written": lambda: rate(minimal, args.seconds)}, rounds=args.rounds)
-    print(f"machine: {machine()}")
+    print(f"machine: {machine(trainer.device)}")
     print(f"recipe: {args.recipe} (batch {batch_size}, set size {set_size}, {trainer.memory_format})")
     for name, value in result.items():
         print(f"  {name:13s} {value:8.1f} images/s (median of {args.rounds} rounds)")

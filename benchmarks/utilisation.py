@@ -1,9 +1,11 @@
-"""Hardware utilisation: achieved FLOP/s of a training step ÷ the machine's dense matmul FLOP/s.
+"""Hardware utilisation: achieved FLOP/s of a training step ÷ the dense matmul peak of the step's device.
 
-    python benchmarks/utilisation.py [--recipe hbae_shapes.gin]
+    python benchmarks/utilisation.py [--recipe hbae_shapes.gin] [-b "Trainer.amp = 'bf16'"]
 
-FLOPs of one step are counted with torch.utils.flop_counter; the matmul peak is measured
-in the same run with a large float32 matrix product.
+FLOPs of one step are counted with torch.utils.flop_counter. The peaks are measured in the
+same run, on the device the step ran on, with large matrix products in the dtypes that
+matter there: on a GPU bf16 and float32 with TF32 (what a float32 step uses by default);
+on a CPU float32, and bf16 too when the step runs under bf16 autocast. One ratio per peak.
 """
 
 from __future__ import annotations
@@ -16,38 +18,66 @@ from common import batch_shape, build, machine, step_trainer
 from torch.utils.flop_counter import FlopCounterMode
 
 
-def matmul_flops(n: int = 2048, repeat: int = 10) -> float:
-    a, b = torch.randn(n, n), torch.randn(n, n)
+def sync(device: torch.device) -> None:
+    if device.type == "cuda":
+        torch.cuda.synchronize(device)
+
+
+def matmul_flops(device: torch.device, dtype: torch.dtype, n: int, seconds: float = 1.0) -> float:
+    """FLOP/s of repeated n x n @ n x n products in `dtype` on `device`."""
+    a = torch.randn(n, n, device=device).to(dtype)
+    b = torch.randn(n, n, device=device).to(dtype)
     a @ b
-    start = time.perf_counter()
-    for _ in range(repeat):
-        a @ b
-    return 2 * n**3 * repeat / (time.perf_counter() - start)
+    sync(device)
+    done, start = 0, time.perf_counter()
+    while time.perf_counter() - start < seconds:
+        for _ in range(10):
+            a @ b
+        sync(device)
+        done += 10
+    return 2 * n**3 * done / (time.perf_counter() - start)
+
+
+def peaks(device: torch.device, amp: str | None) -> dict[str, float]:
+    """Dense matmul FLOP/s per dtype the step may run at on `device`."""
+    if device.type == "cuda":
+        tf32 = torch.backends.cuda.matmul.allow_tf32  # the Trainer's setting (Trainer.tf32)
+        out = {"bf16": matmul_flops(device, torch.bfloat16, 8192),
+               f"float32 (TF32 {'on' if tf32 else 'off'})": matmul_flops(device, torch.float32, 8192)}
+        if amp == "fp16":
+            out["fp16"] = matmul_flops(device, torch.float16, 8192)
+        return out
+    out = {"float32": matmul_flops(device, torch.float32, 2048)}
+    if amp == "bf16":
+        out["bf16"] = matmul_flops(device, torch.bfloat16, 2048)
+    return out
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__)
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--recipe", default="hbae_shapes.gin")
     parser.add_argument("--steps", type=int, default=10)
+    parser.add_argument("-b", "--binding", action="append", default=[], help="gin binding, e.g. Trainer.amp = 'bf16'")
     args = parser.parse_args()
 
-    model, dataset = build(args.recipe)
+    model, dataset = build(args.recipe, args.binding)
     trainer, batch = step_trainer(model, dataset, *batch_shape())
     with FlopCounterMode(display=False) as counter:
         trainer.train_step(batch)
     flops = counter.get_total_flops()
     trainer.train_step(batch)
+    sync(trainer.device)
     start = time.perf_counter()
     for _ in range(args.steps):
         trainer.train_step(batch)
-    if torch.cuda.is_available():
-        torch.cuda.synchronize()
+    sync(trainer.device)
     achieved = flops * args.steps / (time.perf_counter() - start)
-    peak = matmul_flops()
-    print(f"machine: {machine()}")
-    print(f"{args.recipe}: {flops / 1e9:.2f} GFLOP per step, achieved {achieved / 1e9:.1f} GFLOP/s")
-    print(f"dense float32 matmul: {peak / 1e9:.1f} GFLOP/s")
-    print(f"utilisation ratio: {achieved / peak:.3f}")
+    print(f"machine: {machine(trainer.device)}")
+    print(f"{args.recipe} ({trainer.amp or 'float32'}): {flops / 1e9:.2f} GFLOP per step, "
+          f"achieved {achieved / 1e9:.1f} GFLOP/s")
+    for dtype, peak in peaks(trainer.device, trainer.amp).items():
+        print(f"dense {dtype} matmul on {trainer.device}: {peak / 1e9:.1f} GFLOP/s -> "
+              f"utilisation ratio {achieved / peak:.4f}")
 
 
 if __name__ == "__main__":

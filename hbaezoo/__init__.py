@@ -7,6 +7,7 @@ package may share a submodule's name, or `import hbaezoo.x as m` would give the 
 
 __version__ = "0.1.0"
 
+import hbaezoo.gin_import  # noqa: F401  (first: says clearly if gin-config is missing or shadowed)
 from hbaezoo import components, data, models, sampling  # noqa: F401  (import registers the core parts)
 from hbaezoo import eval as _eval  # noqa: F401  (registers metrics and feature extractors)
 from hbaezoo.plugins import load_plugins

@@ -7,6 +7,7 @@ exit with status 2; `--debug` shows the traceback instead.
 from __future__ import annotations
 
 import argparse
+import errno
 import inspect
 import sys
 from pathlib import Path
@@ -18,6 +19,29 @@ from hbaezoo.console import console, err_console
 from hbaezoo.errors import HbaezooError
 
 EXIT_USAGE = 2
+
+OS_HINTS = {
+    errno.ENOSPC: "The disk is full: free some space, then run the same command again (a run resumes from its "
+                  "last checkpoint).",
+    errno.EDQUOT: "The disk quota is used up: free some space, then run the same command again.",
+    errno.EACCES: "This user may not access it: fix its permissions or give another path.",
+    errno.EPERM: "This user may not access it: fix its permissions or give another path.",
+    errno.EROFS: "It is on a read-only file system: give a path on a writable disk.",
+    errno.ENOTDIR: "A file stands where a folder is expected: move it away or give another path.",
+    errno.EISDIR: "A folder stands where a file is expected: give a file path.",
+    errno.EEXIST: "Something is already there: move it away or give another path.",
+    errno.ELOOP: "It is a symbolic-link loop: fix the links or give another path.",
+    errno.ENAMETOOLONG: "The name is too long for the file system: give a shorter path.",
+    errno.ENOENT: "It does not exist: check the path.",
+}
+
+
+def printable(text: str) -> str:
+    """Text safe to print: undecodable bytes of file names (surrogates) shown as \\xNN escapes."""
+    try:
+        return text.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
+    except UnicodeEncodeError:  # a surrogate that no undecodable byte made
+        return text.encode("utf-8", "backslashreplace").decode("utf-8")
 
 
 class _Parser(argparse.ArgumentParser):
@@ -86,7 +110,8 @@ def cmd_sample(args) -> int:
     from hbaezoo.sampling import sample_to_file
 
     out = sample_to_file(args.run_dir, args.mode, args.out, n=args.n, steps=args.steps, device=args.device,
-                         seed=args.seed, plugins=args.plugin, use_ema=not args.no_ema)
+                         seed=args.seed, plugins=args.plugin, use_ema=not args.no_ema,
+                         trust_config=args.trust_config)
     console.print(f"[green]wrote[/] {out}")
     return 0
 
@@ -105,6 +130,11 @@ def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="hbaezoo", description="Hierarchical Bayes Autoencoders and their control models.")
     parser.add_argument("--debug", action="store_true", help="show tracebacks for user errors")
     sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
+
+    def trust_arg(p):
+        p.add_argument("--trust-config", action="store_true",
+                       help="allow `import`/`include` lines in the run's config.gin (they run code; only for runs "
+                            "from a source you trust)")
 
     def plugin_arg(p):
         p.add_argument("--plugin", action="append", default=[], metavar="MODULE",
@@ -139,6 +169,7 @@ def build_parser() -> argparse.ArgumentParser:
     smp.add_argument("--device", default="auto")
     smp.add_argument("--seed", type=int, default=0)
     smp.add_argument("--no-ema", action="store_true", help="use the raw generator even if an EMA exists")
+    trust_arg(smp)
     plugin_arg(smp)
     smp.set_defaults(func=cmd_sample)
 
@@ -151,7 +182,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     from hbaezoo import eval_cli
 
-    eval_cli.register(sub, plugin_arg)
+    eval_cli.register(sub, plugin_arg, trust_arg)
     return parser
 
 
@@ -167,7 +198,15 @@ def main(argv: list[str] | None = None) -> int:
     except HbaezooError as exc:
         if debug:
             raise
-        err_console.print(f"[red]error:[/] {escape(str(exc))}", highlight=False)
+        err_console.print(f"[red]error:[/] {escape(printable(str(exc)))}", highlight=False)
+        return EXIT_USAGE
+    except OSError as exc:
+        # The machine, not the code: a full disk, a read-only folder, a file where a folder belongs.
+        if debug or exc.errno not in OS_HINTS:
+            raise
+        where = " -> ".join(printable(str(f)) for f in (exc.filename, exc.filename2) if f)
+        err_console.print(f"[red]error:[/] {escape(f'{exc.strerror}: {where}. {OS_HINTS[exc.errno]}')}",
+                          highlight=False)
         return EXIT_USAGE
     except KeyboardInterrupt as exc:
         err_console.print(f"[yellow]stopped:[/] {escape(str(exc) or 'interrupted.')}", highlight=False)

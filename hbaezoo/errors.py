@@ -31,3 +31,7 @@ class CheckpointError(HbaezooError):
 
 class TrainingError(HbaezooError):
     """Training stopped on purpose (e.g. repeated non-finite losses); the state was saved."""
+
+
+class DependencyError(HbaezooError, ImportError):
+    """A package hbaezoo needs is missing, or another module of the same name is found instead."""

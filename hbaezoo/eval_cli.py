@@ -17,6 +17,7 @@ def cmd_eval(args) -> int:
         args.run_dir, metrics=args.metrics, n=args.n, device=args.device, seed=args.seed, extractor=args.extractor,
         batch_size=args.batch_size, bindings=args.binding, plugins=args.plugin, use_ema=not args.no_ema,
         cache=not args.no_cache, progress=not args.no_progress, out=args.out,
+        trust_config=args.trust_config,
     )
     console.print(table(results))
     console.print(f"[green]wrote[/] {results['path']}  ({results.get('seconds', 0):.1f} s)")
@@ -32,7 +33,7 @@ def cmd_report(args) -> int:
     return 0
 
 
-def register(sub, plugin_arg) -> None:
+def register(sub, plugin_arg, trust_arg) -> None:
     """Add `eval` and `report` to the `hbaezoo` subcommands."""
     import hbaezoo.eval  # noqa: F401  (registers the metrics and extractors)
     from hbaezoo.eval.runner import DEFAULT_METRICS
@@ -60,6 +61,7 @@ def register(sub, plugin_arg) -> None:
     ev.add_argument("--no-cache", action="store_true", help="do not read or write cached reference features")
     ev.add_argument("--no-ema", action="store_true", help="use the raw generator even if an EMA exists")
     ev.add_argument("--no-progress", action="store_true", help="no progress bars")
+    trust_arg(ev)
     ev.add_argument("--threads", type=_positive, help="CPU threads for torch (default: torch's choice; 1 is "
                                                       "often faster on a machine busy with training)")
     plugin_arg(ev)

@@ -13,8 +13,12 @@ from einops import rearrange
 from torchvision.utils import save_image
 
 from hbaezoo.data.batches import BatchPlan, batches
+from hbaezoo.errors import ConfigError
 from hbaezoo.models.base import Model, as_set
+from hbaezoo.paths import check_output_file
 from hbaezoo.registry import SAMPLERS
+
+MAX_GRID = 1024  # rows or columns of one PNG; more is a typo, and would not fit in memory
 
 
 def save_grid(grid: torch.Tensor, path: Path) -> None:
@@ -106,17 +110,22 @@ def held_out_inputs(dataset_factory, data: dict, n: int, sets: bool, seed: int) 
 
 
 def sample_to_file(run_dir, mode: str, out, *, n: int = 8, steps: int = 6, device: str = "auto",
-                   seed: int = 0, plugins=(), use_ema: bool = True) -> Path:
+                   seed: int = 0, plugins=(), use_ema: bool = True, trust_config: bool = False) -> Path:
     """One grid PNG at `out` from the run's newest checkpoint, in inference mode `mode`."""
     from hbaezoo.run import load_run  # run imports the trainer, whose previews import this module
 
+    out = check_output_file(out, "--out")
+    if n > MAX_GRID or steps > MAX_GRID:
+        raise ConfigError(f"--n {n} / --steps {steps}: a grid holds at most {MAX_GRID} rows or columns; "
+                          f"ask for fewer (e.g. --n 8) and run again for more.")
     sampler = SAMPLERS.get(mode)()
-    model, data, dataset_factory, _ = load_run(run_dir, device=device, use_ema=use_ema, plugins=plugins)
+    model, data, dataset_factory, _ = load_run(run_dir, device=device, use_ema=use_ema, plugins=plugins,
+                                               trust_config=trust_config)
     torch.manual_seed(seed)
     x = None
     if sampler.needs_data:
         x = held_out_inputs(dataset_factory, data, n, sampler.needs_sets, seed).to(model.device)
     with torch.no_grad():
         grid = sampler(model, x, n=n, steps=steps)
-    save_grid(grid, Path(out))
-    return Path(out)
+    save_grid(grid, out)
+    return out

@@ -16,6 +16,7 @@ from pathlib import Path
 from string import Template
 
 from hbaezoo.errors import HbaezooError
+from hbaezoo.paths import check_writable_dir
 from hbaezoo.plugins import GROUP
 from hbaezoo.registry import registry, suggest
 
@@ -157,6 +158,7 @@ _DISCRIMINATOR = '''\
 import torch
 from torch import nn
 
+from hbaezoo.nn.spectral import spectral_norm
 from hbaezoo.registry import DISCRIMINATORS
 
 __version__ = "0.1.0"
@@ -169,7 +171,7 @@ class $cls(nn.Module):
     def __init__(self, *, image_shape: tuple[int, int, int], cond_dim: int, hidden: int = 128) -> None:
         super().__init__()
         channels, height, width = image_shape
-        sn = nn.utils.parametrizations.spectral_norm  # keeps the critic roughly 1-Lipschitz
+        sn = spectral_norm  # keeps the critic roughly 1-Lipschitz; torch's own breaks Trainer.compile
         self.trunk = nn.Sequential(nn.Flatten(), sn(nn.Linear(channels * height * width, hidden)), nn.LeakyReLU(0.2))
         self.linear = sn(nn.Linear(hidden, 1))
         self.project = sn(nn.Linear(hidden, cond_dim, bias=False)) if cond_dim else None
@@ -330,9 +332,9 @@ hbaezoo with `PYTHONPATH=src` and `--plugin $module`.
 
 
 def _module_name(name: str) -> str:
-    if not _NAME.match(name):
+    if not _NAME.fullmatch(name):  # fullmatch: `$` alone lets a trailing newline through
         raise HbaezooError(
-            f"plugin name '{name}' is not usable: start with a letter and use only letters, digits, "
+            f"plugin name {name!r} is not usable: start with a letter and use only letters, digits, "
             f"'_' and '-' (e.g. my_pooler or hbaezoo-my-pooler); '-' becomes '_' in the module name."
         )
     module = name.replace("-", "_")
@@ -359,6 +361,7 @@ def new_plugin(name: str, kind: str, dest: Path) -> Path:
     """Create `dest/<name>/` holding a plugin package with one working part of `kind`; return that folder."""
     module = _module_name(name)
     template = _check_kind(kind)
+    check_writable_dir(dest, "--dest")
     target = Path(dest) / name
     if target.exists():
         raise HbaezooError(

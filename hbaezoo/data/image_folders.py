@@ -29,7 +29,10 @@ from hbaezoo.files import write_text_atomic
 
 IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png")
 DATA_ENV = "HBAEZOO_DATA"
-CHECK_VERSION = 1  # bump when the checks change, to invalidate cached verdicts
+CHECK_VERSION = 2  # bump when the checks change, to invalidate cached verdicts
+# Larger images are skipped like unreadable ones: one would be decoded in full at every draw
+# (hundreds of MB each), and PIL's own bomb check only warns below 179 megapixels.
+MAX_PIXELS = 40_000_000
 MAX_TRIES = 32  # replacement candidates tried before a decode failure becomes an error
 _THREADS = min(32, 4 * (os.cpu_count() or 1))  # checks wait on the disk more than on the CPU
 
@@ -84,7 +87,11 @@ def scan_dir(folder: Path, extensions: Sequence[str] = IMAGE_EXTENSIONS) -> tupl
     names, others = [], Counter()
     with os.scandir(folder) as entries:
         for entry in entries:
-            if entry.name.startswith(".") or not entry.is_file():
+            if entry.name.startswith("."):
+                continue
+            if not _is(entry, "file"):
+                if entry.is_symlink() and not _is(entry, "dir"):
+                    others["(broken or looping link)"] += 1
                 continue
             ext = os.path.splitext(entry.name)[1].lower()
             if ext in extensions:
@@ -97,7 +104,15 @@ def scan_dir(folder: Path, extensions: Sequence[str] = IMAGE_EXTENSIONS) -> tupl
 def subdirs(folder: Path) -> list[str]:
     """Sorted names of the non-hidden folders directly in `folder`."""
     with os.scandir(folder) as entries:
-        return sorted(e.name for e in entries if e.is_dir() and not e.name.startswith("."))
+        return sorted(e.name for e in entries if not e.name.startswith(".") and _is(e, "dir"))
+
+
+def _is(entry: os.DirEntry, kind: str) -> bool:
+    """entry.is_file() / is_dir(), False for a link that loops or dangles (those raise ELOOP)."""
+    try:
+        return entry.is_file() if kind == "file" else entry.is_dir()
+    except OSError:
+        return False
 
 
 def check_choice(name: str, param: str, value, choices: Sequence) -> None:
@@ -107,13 +122,15 @@ def check_choice(name: str, param: str, value, choices: Sequence) -> None:
 
 def hash_fraction(key: str) -> float:
     """A stable pseudo-random number in [0, 1) for a name (same on every machine and Python)."""
-    return int(hashlib.sha1(key.encode()).hexdigest()[:12], 16) / 16**12
+    return int(hashlib.sha1(key.encode("utf-8", "surrogateescape")).hexdigest()[:12], 16) / 16**12
 
 
 def paths_array(folder: str, names: Sequence[str]) -> np.ndarray:
-    """Relative paths '<folder>/<name>' (or '<name>' when folder is '') as a numpy bytes array."""
+    """Relative paths '<folder>/<name>' (or '<name>' when folder is '') as a numpy bytes array.
+
+    fsencode: names that are not UTF-8 on disk (Latin-1 folders) keep their exact bytes."""
     prefix = f"{folder}/" if folder else ""
-    return np.array([(prefix + n).encode() for n in names], dtype=np.bytes_)
+    return np.array([os.fsencode(prefix + n) for n in names], dtype=np.bytes_)
 
 
 # -- the cheap check at construction -------------------------------------------------------------
@@ -130,6 +147,9 @@ def _check_one(path: str, verify: bool) -> str | None:
             tail = f.read()
             f.seek(0)
             with Image.open(f) as im:
+                if im.width * im.height > MAX_PIXELS:
+                    return (f"too large ({im.width} x {im.height} = {im.width * im.height / 1e6:.0f} megapixels; "
+                            f"the limit is {MAX_PIXELS / 1e6:.0f}): shrink it, it is resized to a few hundred pixels anyway")
                 complete = {"JPEG": tail.rstrip(b"\0").endswith(b"\xff\xd9"), "PNG": b"IEND" in tail}
                 if verify or not complete.get(im.format, True):
                     im.load()
@@ -145,13 +165,13 @@ def _fingerprint(root: Path, rel: np.ndarray, verify: bool) -> str:
         out = []
         for r in chunk:
             try:
-                st = os.stat(os.path.join(root, r.decode()))
+                st = os.stat(os.path.join(root, os.fsdecode(r)))
                 out.append(b"%s\t%d\t%d\n" % (r, st.st_size, st.st_mtime_ns))
             except OSError:
                 out.append(b"%s\t-\n" % r)
         return b"".join(out)
 
-    digest = hashlib.sha1(f"{CHECK_VERSION}|{root.resolve()}|{verify}|{len(rel)}\n".encode())
+    digest = hashlib.sha1(f"{CHECK_VERSION}|{root.resolve()}|{verify}|{len(rel)}\n".encode("utf-8", "surrogateescape"))
     with ThreadPoolExecutor(_THREADS) as pool:
         for block in pool.map(stats, np.array_split(rel, max(1, len(rel) // 4096))):
             digest.update(block)
@@ -174,7 +194,7 @@ def check_files(name: str, root: Path, rel: np.ndarray, *, verify: bool) -> dict
             pass  # a damaged cache is recomputed
 
     def check(chunk: np.ndarray) -> list[str | None]:
-        return [_check_one(os.path.join(root, r.decode()), verify) for r in chunk]
+        return [_check_one(os.path.join(root, os.fsdecode(r)), verify) for r in chunk]
 
     verdicts: list[str | None] = []
     # Chunks, not one future per file: 3.3M pending futures would take gigabytes.
@@ -271,7 +291,7 @@ class FolderDataset(ImageDataset):
         if resolution < 1:
             raise DataError(f"datasets.{self.NAME}.resolution must be a positive number of pixels, got {resolution}.")
         bad = check_files(self.NAME, root, rel, verify=verify)
-        self.skipped = list(skipped) + [(str(root / rel[i].decode()), why) for i, why in sorted(bad.items())]
+        self.skipped = list(skipped) + [(str(root / os.fsdecode(rel[i])), why) for i, why in sorted(bad.items())]
         keep = torch.ones(len(rel), dtype=torch.bool)
         if bad:
             keep[torch.tensor(sorted(bad))] = False
@@ -304,13 +324,15 @@ class FolderDataset(ImageDataset):
 
     # -- decoding --
     def path(self, index: int) -> str:
-        return os.path.join(self.root, self.paths[index].decode())
+        return os.path.join(self.root, os.fsdecode(self.paths[index]))
 
     def load(self, path: str) -> torch.Tensor:
         """Decode, crop and resize one file: uint8 [3, R, R]. Raises on unreadable data."""
         r = self.resolution
         with Image.open(path) as im:
             width, height = im.size
+            if width * height > MAX_PIXELS:  # replaced since the check: never decode it in full
+                raise ValueError(f"{width} x {height} pixels is above the limit of {MAX_PIXELS}")
             left, top, right, bottom = self.crop_box(width, height)
             # JPEGs decode at 1/2, 1/4 or 1/8 scale when the crop stays >= 2R pixels:
             # several times faster on large images, and the resize below still antialiases.

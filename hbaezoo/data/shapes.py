@@ -51,6 +51,22 @@ def _render_with_progress(objects_per_category, views, resolution, seed):
         )
 
 
+def check_render_size(objects_per_category, views: int, resolution: int) -> None:
+    """The rendered images must fit in a quarter of RAM: refuse a typo before rendering starts."""
+    from hbaezoo.data.shapes_render import CATEGORIES
+    from hbaezoo.limits import GiB, physical_memory
+
+    if not all(type(v) is int and v >= 1 for v in (objects_per_category, views, resolution)):
+        return  # the renderer says which one is wrong
+    size = objects_per_category * len(CATEGORIES) * views * 3 * resolution**2
+    if size > physical_memory() // 4:
+        raise DataError(
+            f"datasets.shapes: {objects_per_category} objects x {len(CATEGORIES)} categories x {views} views at "
+            f"{resolution} px is {size / GiB:.1f} GiB of images, more than this machine's RAM "
+            f"({physical_memory() / GiB:.0f} GiB) can hold. Lower resolution, views or objects_per_category."
+        )
+
+
 @DATASETS.register("shapes")
 class Shapes(TensorImageDataset):
     """Procedural multi-view 3D shapes (embedded; no download). Groups are objects, labels categories."""
@@ -77,6 +93,7 @@ class Shapes(TensorImageDataset):
                 f"datasets.shapes: {objects_per_category} objects per category leave none for training "
                 f"after holding out {n_test}; use at least 2 objects per category."
             )
+        check_render_size(objects_per_category, views, resolution)
         images, labels = rendered(objects_per_category, views, resolution, seed)
         within = torch.arange(len(labels)) % objects_per_category
         keep = within >= objects_per_category - n_test if split == "test" else within < objects_per_category - n_test

@@ -26,7 +26,7 @@ from hbaezoo.files import atomic_path
 
 
 def progress_bar(enabled: bool):
-    """A transient rich progress bar on stderr (disabled: a no-op with the same interface)."""
+    """A transient rich progress bar on stderr; plain lines when output goes to a file; disabled: a no-op."""
     from rich.progress import (
         BarColumn,
         MofNCompleteColumn,
@@ -36,8 +36,11 @@ def progress_bar(enabled: bool):
         TimeRemainingColumn,
     )
 
+    from hbaezoo import progress
     from hbaezoo.console import err_console
 
+    if enabled and not progress.live():
+        return progress.PlainProgress("eval ")
     return Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
                     TextColumn("ETA"), TimeRemainingColumn(), console=err_console, transient=True,
                     disable=not enabled)

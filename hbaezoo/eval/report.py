@@ -3,6 +3,9 @@
 Sections: loss curves from metrics.jsonl (matplotlib, Agg canvas, one panel per phase
 prefix such as critic/ or generator/), the newest grid of each mode in samples/, the eval
 table from eval/results.json when present, and the run's config.gin.
+
+Every file of a run directory may come from someone else: every value read from one goes
+through `esc` on its way into the page, numbers included (a "number" may be a string).
 """
 
 from __future__ import annotations
@@ -11,23 +14,34 @@ import base64
 import html
 import io
 import json
+import math
 import re
 from collections import defaultdict
 from pathlib import Path
 
 from hbaezoo.errors import CheckpointError
+from hbaezoo.paths import check_output_file, read_run_file
+
+
+def esc(value) -> str:
+    """Any value as HTML text."""
+    return html.escape(str(value))
+
+
+def _number(value) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
 
 
 def read_metrics(path: Path) -> list[dict]:
-    """Rows of metrics.jsonl; damaged lines (an interrupted write) are skipped."""
+    """Rows of metrics.jsonl with a numeric step; damaged lines (an interrupted write) are skipped."""
     rows = []
     if path.is_file():
-        for line in path.read_text().splitlines():
+        for line in read_run_file(path).decode("utf-8", "replace").splitlines():
             try:
                 row = json.loads(line)
-            except json.JSONDecodeError:
+            except (json.JSONDecodeError, RecursionError):
                 continue
-            if isinstance(row, dict) and "step" in row:
+            if isinstance(row, dict) and _number(row.get("step")):
                 rows.append(row)
     return rows
 
@@ -41,8 +55,9 @@ def loss_curves(rows: list[dict]) -> bytes | None:
     groups: dict[str, dict[str, tuple[list, list]]] = defaultdict(lambda: defaultdict(lambda: ([], [])))
     for row in rows:
         for key, value in row.items():
-            if key in ("step", "time") or not isinstance(value, (int, float)) or key.endswith("/lr"):
+            if key in ("step", "time") or not _number(value) or key.endswith("/lr"):
                 continue
+            key = key.replace("$", r"\$")  # matplotlib reads $...$ in labels as mathtext
             prefix = key.split("/")[0] if "/" in key else "other"
             xs, ys = groups[prefix][key]
             xs.append(row["step"])
@@ -73,27 +88,36 @@ def latest_samples(samples_dir: Path) -> dict[str, Path]:
     """mode -> newest samples/<mode>_step<N>.png."""
     newest: dict[str, tuple[int, Path]] = {}
     for path in samples_dir.glob("*.png") if samples_dir.is_dir() else []:
+        if not path.is_file() or path.is_symlink():  # hbaezoo writes plain files; a link may point anywhere
+            continue
         m = re.fullmatch(r"(.+)_step(\d+)\.png", path.name)
         if m and (m.group(1) not in newest or int(m.group(2)) > newest[m.group(1)][0]):
             newest[m.group(1)] = (int(m.group(2)), path)
     return {mode: newest[mode][1] for mode in sorted(newest)}
 
 
+def _dict(value) -> dict:
+    return value if isinstance(value, dict) else {}
+
+
 def eval_table(results: dict) -> str:
-    ex = results.get("extractor", {})
-    head = (f"<p>{html.escape(str(results.get('model', '')))} at step {results.get('checkpoint_step')}; extractor "
-            f"<b>{html.escape(str(ex.get('name')))}</b> (resize {html.escape(str(ex.get('resize', 'n/a')))}; "
-            f"weights {html.escape(str(ex.get('weights', 'not loaded')))}); n {results.get('n')}, seed "
-            f"{results.get('seed')}, written {html.escape(str(results.get('created', '')))}.</p>")
+    results = _dict(results)
+    ex = _dict(results.get("extractor"))
+    head = (f"<p>{esc(results.get('model', ''))} at step {esc(results.get('checkpoint_step'))}; extractor "
+            f"<b>{esc(ex.get('name'))}</b> (resize {esc(ex.get('resize', 'n/a'))}; "
+            f"weights {esc(ex.get('weights', 'not loaded'))}); n {esc(results.get('n'))}, seed "
+            f"{esc(results.get('seed'))}, written {esc(results.get('created', ''))}.</p>")
     rows = []
-    for name, entry in results.get("metrics", {}).items():
+    for name, entry in _dict(results.get("metrics")).items():
+        entry = _dict(entry)
         if entry.get("status") != "ok":
-            rows.append(f"<tr><td>{html.escape(name)}</td><td></td><td>n/a ({html.escape(entry.get('reason', ''))})</td></tr>")
+            rows.append(f"<tr><td>{esc(name)}</td><td></td><td>n/a ({esc(entry.get('reason', ''))})</td></tr>")
             continue
-        for i, (key, value) in enumerate(entry.get("values", {}).items()):
-            rows.append(f"<tr><td>{html.escape(name) if i == 0 else ''}</td><td>{html.escape(key)}</td>"
-                        f"<td class=num>{value:.4g}</td></tr>")
-    info = "".join(f"<li>{html.escape(k)}: {html.escape(str(v))}</li>" for k, v in results.get("info", {}).items())
+        for i, (key, value) in enumerate(_dict(entry.get("values")).items()):
+            shown = f"{value:.4g}" if _number(value) else esc(value)
+            rows.append(f"<tr><td>{esc(name) if i == 0 else ''}</td><td>{esc(key)}</td>"
+                        f"<td class=num>{shown}</td></tr>")
+    info = "".join(f"<li>{esc(k)}: {esc(v)}</li>" for k, v in _dict(results.get("info")).items())
     return (head + "<table><tr><th>metric</th><th>quantity</th><th>value</th></tr>" + "".join(rows) + "</table>"
             + (f"<ul>{info}</ul>" if info else ""))
 
@@ -116,30 +140,30 @@ def build_report(run_dir: str | Path) -> str:
     png = loss_curves(rows)
     parts.append(_img(png, "training curves") if png else "<p>No metrics.jsonl entries yet.</p>")
     if rows:
-        parts.append(f"<p>{len(rows)} logged steps, last step {rows[-1]['step']}.</p>")
+        parts.append(f"<p>{len(rows)} logged steps, last step {esc(rows[-1]['step'])}.</p>")
     parts.append("<h2>Latest samples</h2>")
     samples = latest_samples(run_dir / "samples")
     for mode, path in samples.items():
-        parts.append(f"<h3>{html.escape(mode)} <small>({html.escape(path.name)})</small></h3>{_img(path.read_bytes(), mode)}")
+        parts.append(f"<h3>{html.escape(mode)} <small>({html.escape(path.name)})</small></h3>{_img(read_run_file(path), mode)}")
     if not samples:
         parts.append("<p>No sample grids in samples/ yet.</p>")
     results = run_dir / "eval" / "results.json"
     if results.is_file():
         parts.append("<h2>Evaluation</h2>")
         try:
-            parts.append(eval_table(json.loads(results.read_text())))
-        except (json.JSONDecodeError, AttributeError, TypeError) as exc:
+            parts.append(eval_table(json.loads(read_run_file(results).decode("utf-8", "replace"))))
+        except (json.JSONDecodeError, RecursionError) as exc:
             parts.append(f"<p>eval/results.json could not be read: {html.escape(str(exc))}</p>")
     config = run_dir / "config.gin"
     if config.is_file():
-        parts.append(f"<h2>Config</h2><details><summary>config.gin</summary><pre>{html.escape(config.read_text())}</pre></details>")
+        parts.append(f"<h2>Config</h2><details><summary>config.gin</summary><pre>{esc(read_run_file(config).decode('utf-8', 'replace'))}</pre></details>")
     parts.append("</body></html>")
     return "\n".join(parts)
 
 
 def write_report(run_dir: str | Path, out: str | Path | None = None) -> Path:
     """Write the report (default RUN_DIR/report.html) and return its path."""
-    path = Path(out) if out else Path(run_dir) / "report.html"
+    path = check_output_file(out, "--out") if out else Path(run_dir) / "report.html"
     text = build_report(run_dir)
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(text)

@@ -22,6 +22,8 @@ from hbaezoo.errors import CapabilityError, ConfigError
 from hbaezoo.eval import extractors as ext
 from hbaezoo.eval.context import EvalContext
 from hbaezoo.files import write_text_atomic
+from hbaezoo.paths import check_output_file
+from hbaezoo.progress import clock, live, say
 from hbaezoo.registry import METRICS
 from hbaezoo.scopes import seeded
 
@@ -101,7 +103,7 @@ def _carry_over(path: Path, results: dict) -> None:
 
 def evaluate(run_dir, *, metrics=None, n: int = 1000, device: str = "auto", seed: int = 0, extractor: str = "auto",
              batch_size: int = 64, bindings=(), plugins=(), use_ema: bool = True, cache: bool = True,
-             progress: bool = True, out: str | Path | None = None) -> dict:
+             progress: bool = True, out: str | Path | None = None, trust_config: bool = False) -> dict:
     """Evaluate a run directory; returns what it writes to RUN_DIR/eval/results.json (or `out`)."""
     import gin
 
@@ -114,7 +116,9 @@ def evaluate(run_dir, *, metrics=None, n: int = 1000, device: str = "auto", seed
     chosen = ext.choose(extractor)
     started = time.perf_counter()
     run_dir = Path(run_dir)
-    model, data, dataset_factory, step = load_run(run_dir, device=device, use_ema=use_ema, plugins=plugins)
+    path = check_output_file(out, "--out") if out else run_dir / "eval" / "results.json"
+    model, data, dataset_factory, step = load_run(run_dir, device=device, use_ema=use_ema, plugins=plugins,
+                                                  trust_config=trust_config)
     for binding in bindings:  # metric parameters, e.g. -b "metrics.probe.seeds = 5"
         try:
             gin.parse_config(binding)
@@ -133,7 +137,6 @@ def evaluate(run_dir, *, metrics=None, n: int = 1000, device: str = "auto", seed
         extractor_name=chosen, set_size=int(data.get("set_size") or 8), batch_size=batch_size,
         cache_dir=ext.features_cache_dir() if cache else None, build_untrained=build_untrained, progress=progress,
     )
-    path = Path(out) if out else run_dir / "eval" / "results.json"
     results = {
         "run_dir": str(run_dir),
         "checkpoint_step": step,
@@ -152,8 +155,15 @@ def evaluate(run_dir, *, metrics=None, n: int = 1000, device: str = "auto", seed
         "info": ctx.info,
     }
     _carry_over(path, results)
-    for name in names:
+    plain = progress and not live()
+    for i, name in enumerate(names, 1):
+        if plain:
+            say(f"eval metric {i}/{len(names)} {name} ...")
         results["metrics"][name] = run_metric(ctx, name)
+        if plain:
+            entry = results["metrics"][name]
+            say(f"eval metric {i}/{len(names)} {name}: {entry['status']} in {entry['seconds']:.1f} s  "
+                f"elapsed {clock(time.perf_counter() - started)}")
         if "extractor" in ctx._memo:
             results["extractor"].update(ctx.extractor.describe())
         if "real" in ctx._memo:

@@ -12,10 +12,12 @@ import math
 import torch
 import torch.nn.functional as F
 from torch import nn
-from torch.nn.utils.parametrizations import spectral_norm
+
+from hbaezoo.nn.spectral import spectral_norm
 
 
 def sn(module: nn.Module, enabled: bool = True) -> nn.Module:
+    """`module` with a spectral-normalised weight (hbaezoo.nn.spectral), or unchanged if not `enabled`."""
     return spectral_norm(module) if enabled else module
 
 

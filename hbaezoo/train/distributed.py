@@ -1,4 +1,4 @@
-"""Data parallelism under torchrun: gloo on CPU, nccl on GPU, gradients averaged per phase.
+"""Data parallelism under torchrun: gloo on CPU, nccl on GPU (one per process), gradients averaged per phase.
 
 Gradients are all-reduced by hand after each phase's backward rather than through
 DistributedDataParallel, because a model's phases call its parts directly (DDP only
@@ -13,6 +13,8 @@ from dataclasses import dataclass
 
 import torch
 import torch.distributed as dist
+
+from hbaezoo.errors import ConfigError
 
 
 @dataclass
@@ -50,13 +52,28 @@ class Dist:
             offset += g.numel()
 
 
-def init() -> Dist:
-    """Join the process group torchrun set up (WORLD_SIZE > 1), or run alone."""
+def init(device: str = "auto") -> Dist:
+    """Join the process group torchrun set up (WORLD_SIZE > 1), or run alone.
+
+    Each rank takes the GPU of its LOCAL_RANK (nccl), so a machine needs one GPU per process;
+    `device='cpu'` (Trainer.device) keeps every rank on the CPU (gloo) even where CUDA is present.
+    """
     world_size = int(os.environ.get("WORLD_SIZE", "1"))
     if world_size <= 1:
         return Dist()
     rank, local_rank = int(os.environ["RANK"]), int(os.environ.get("LOCAL_RANK", "0"))
-    if torch.cuda.is_available():
+    if device.startswith("cuda") and not torch.cuda.is_available():
+        raise ConfigError(f"Trainer.device = '{device}' but no CUDA device is available; use 'cpu' or 'auto'.")
+    if device != "cpu" and torch.cuda.is_available():
+        gpus = torch.cuda.device_count()
+        processes = int(os.environ.get("LOCAL_WORLD_SIZE", local_rank + 1))
+        if max(processes, local_rank + 1) > gpus:
+            raise ConfigError(
+                f"torchrun started {processes} processes on this machine but it has {gpus} CUDA device(s), "
+                f"one per process needed (rank {rank} would take cuda:{local_rank}). Use "
+                f"--nproc_per_node={gpus} or fewer, or -b \"Trainer.device = 'cpu'\" to train every process "
+                f"on the CPU (gloo)."
+            )
         torch.cuda.set_device(local_rank)
         device, backend = torch.device("cuda", local_rank), "nccl"
     else:

@@ -1,4 +1,4 @@
-"""Progress bar, metrics.jsonl and (if installed) TensorBoard."""
+"""Progress (a bar on a terminal, plain lines in a log file), metrics.jsonl and (if installed) TensorBoard."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ from pathlib import Path
 
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 
+from hbaezoo import progress
 from hbaezoo.console import err_console
 
 
@@ -48,14 +49,20 @@ def _short(logs: dict[str, float]) -> str:
 
 
 class TrainProgress:
-    """A rich progress bar: step, images/s, ETA and the current losses."""
+    """Training progress: step, images/s, ETA and the current losses.
+
+    A rich bar on a terminal; otherwise (output to a file) one plain line per logged step:
+    `train step 20/40  critic 0.123  generator -0.456  812 img/s  elapsed 0:00:03  ETA 0:00:03`.
+    """
 
     def __init__(self, total: int, start: int, *, enabled: bool = True) -> None:
         self.enabled = enabled
+        self.plain = enabled and not progress.live()
+        self.total, self.start, self.started = total, start, time.perf_counter()
         self.progress = Progress(
             TextColumn("[bold]train"), BarColumn(), MofNCompleteColumn(),
             TextColumn("{task.fields[speed]}"), TimeElapsedColumn(), TextColumn("ETA"), TimeRemainingColumn(),
-            TextColumn("{task.fields[losses]}"), console=err_console, disable=not enabled,
+            TextColumn("{task.fields[losses]}"), console=err_console, disable=not enabled or self.plain,
         )
         self.task = self.progress.add_task("train", total=total, completed=start, speed="", losses="")
 
@@ -67,9 +74,18 @@ class TrainProgress:
         self.progress.__exit__(*exc)
 
     def update(self, step: int, logs: dict[str, float] | None) -> None:
+        if self.plain:
+            if logs is not None:
+                progress.say(self.line(step, logs))
+            return
         if logs is None:
             self.progress.update(self.task, completed=step)
             return
         self.progress.update(
             self.task, completed=step, speed=f"{logs.get('images_per_sec', 0):.0f} img/s", losses=_short(logs)
         )
+
+    def line(self, step: int, logs: dict[str, float]) -> str:
+        elapsed = time.perf_counter() - self.started
+        return (f"train step {step}/{self.total}  {_short(logs)}  {logs.get('images_per_sec', 0):.0f} img/s  "
+                f"elapsed {progress.clock(elapsed)}  ETA {progress.eta(step - self.start, self.total - self.start, elapsed)}")

@@ -2,8 +2,9 @@
 
 Per step, for each phase the model lists: only that phase's group requires grad, its
 optimizer steps on `phase.loss(batch)`. Around the loop: optimizers and schedules per
-group (gin-scoped by group name), EMA of the generator, device/AMP/channels_last/torch.compile,
-progress, metrics, sample grids, atomic checkpoints and automatic resume.
+group (gin-scoped by group name), EMA of the generator, device/AMP/channels_last, TF32,
+torch.compile and CUDA graphs (train/backends.py), progress, metrics, sample grids, atomic
+checkpoints and automatic resume.
 """
 
 from __future__ import annotations
@@ -24,12 +25,14 @@ from rich.markup import escape
 from hbaezoo.console import err_console
 from hbaezoo.data.base import ImageDataset
 from hbaezoo.data.batches import BatchPlan, batches
-from hbaezoo.errors import ConfigError, TrainingError
+from hbaezoo.errors import CheckpointError, ConfigError, TrainingError
+from hbaezoo.limits import check_batch
 from hbaezoo.models.base import Model
 from hbaezoo.registry import OPTIMIZERS, SCHEDULES
-from hbaezoo.train import checkpoint, distributed
+from hbaezoo.train import backends, checkpoint, distributed
 from hbaezoo.train.logging import MetricsLog, TrainProgress
 from hbaezoo.train.previews import save_previews
+from hbaezoo.train.state_checks import check_trainer_state
 
 
 def resolve_device(device: str) -> torch.device:
@@ -90,7 +93,8 @@ class Trainer:
         device: str = "auto",
         amp: str | None = None,
         channels_last: bool = True,
-        compile: bool = False,
+        compile: bool | str = False,
+        tf32: bool = True,
         sync_batchnorm: bool = False,
         num_workers: int = 0,
         log_every: int = 10,
@@ -103,21 +107,29 @@ class Trainer:
         tensorboard: bool = True,
     ) -> None:
         for name, value, low in (("steps", steps, 0), ("batch_size", batch_size, 1), ("log_every", log_every, 1),
-                                 ("sample_every", sample_every, 1), ("checkpoint_every", checkpoint_every, 1)):
-            if not isinstance(value, int) or value < low:
+                                 ("sample_every", sample_every, 1), ("checkpoint_every", checkpoint_every, 1),
+                                 ("keep_checkpoints", keep_checkpoints, 0), ("max_nonfinite", max_nonfinite, 1),
+                                 ("num_workers", num_workers, 0), ("seed", seed, 0)):
+            if type(value) is not int or value < low:
                 raise ConfigError(f"Trainer.{name} must be an integer >= {low}, got {value!r}.")
+        if ema_decay is not None and not (isinstance(ema_decay, (int, float)) and 0 <= ema_decay < 1):
+            raise ConfigError(f"Trainer.ema_decay must be None or a number in [0, 1), got {ema_decay!r}.")
         if amp not in (None, "bf16", "fp16"):
             raise ConfigError(f"Trainer.amp must be None, 'bf16' or 'fp16', got {amp!r}.")
         self.model, self.dataset, self.run_dir = model, dataset, Path(run_dir)
         if set_size is not None and (not isinstance(set_size, int) or set_size < 1):
             raise ConfigError(f"Trainer.set_size must be None (single images) or an integer >= 1, got {set_size!r}.")
+        check_batch(batch_size, set_size, dataset.image_shape)
         self.steps, self.batch_size, self.set_size, self.seed = steps, batch_size, set_size, seed
         self.log_every, self.sample_every, self.checkpoint_every = log_every, sample_every, checkpoint_every
         self.keep_checkpoints, self.max_nonfinite = keep_checkpoints, max_nonfinite
         self.preview_modes, self.show_progress, self.num_workers = tuple(preview_modes), progress, num_workers
         self.tensorboard = tensorboard
-        self.dist = distributed.init()
+        self.compile_mode = backends.compile_mode(compile)
+        self.dist = distributed.init(device)
         self.device = resolve_device(device) if not self.dist.enabled else self.dist.device
+        backends.set_tf32(self.device, tf32)
+        self.captures_graphs = backends.captures_graphs(self.compile_mode, self.device)
         self.amp = amp
         self.memory_format = torch.channels_last if channels_last else torch.contiguous_format
         torch.manual_seed(seed + self.dist.rank)
@@ -158,12 +170,8 @@ class Trainer:
         )
         self.step = 0
         self.nonfinite_in_a_row = 0
-        self.compiled = compile
-        if compile:
-            # In place, per part, after the EMA copy: the phases call the parts (not model.forward),
-            # and state_dict keys stay as they are.
-            for part in self.model.children():
-                part.compile()
+        if self.compile_mode is not None:
+            backends.compile_parts(self.model, self.compile_mode)  # after the EMA copy, which stays eager
         self._stop_signal: int | None = None
 
     # -- setup helpers ---------------------------------------------------------------------------
@@ -191,16 +199,30 @@ class Trainer:
     def save_checkpoint(self) -> None:
         if self.dist.is_main:
             checkpoint.save(self.run_dir / "checkpoints", self.step, self.model.state_dict(), self.state(),
-                            keep=self.keep_checkpoints)
+                            keep=self.keep_checkpoints, warn=self._warn)
         self.dist.barrier()
 
     def resume(self) -> bool:
         """Load the newest good checkpoint of the run dir, if any. True if resumed."""
-        found = checkpoint.load_latest(self.run_dir / "checkpoints", warn=self._warn)
+        directory = self.run_dir / "checkpoints"
+        skipped: list[str] = []
+        found = checkpoint.load_latest(directory, warn=lambda m: (skipped.append(m), self._warn(m)))
         if found is None:
+            if skipped:
+                # Starting over beside checkpoints that exist would hide them; the user decides.
+                raise CheckpointError(
+                    f"{directory} holds {len(skipped)} step_* folder(s) but none is a usable checkpoint "
+                    f"(newest: {skipped[0]}). Move them out of {directory} to start this run over, or use a new --run-dir."
+                )
             return False
         step, model_state, state = found
-        checkpoint.check_compatible(self.model, model_state, self.run_dir)
+        where = directory / f"step_{step:08d}" / "state.json"
+        checkpoint.check_compatible(self.model, model_state, where.parent)
+        check_trainer_state(self, state, where)
+        ema = None
+        if self.ema is not None and state.get("ema") is not None:
+            ema = checkpoint.ema_state(state["ema"], self.model.averaged_parts)
+            checkpoint.check_compatible(self.ema, ema, f"{where} (field 'state.ema')")
         self.model.load_state_dict(model_state)
         for g, o in self.optimizers.items():
             o.load_state_dict(state["optimizers"][g])
@@ -209,8 +231,8 @@ class Trainer:
             s.load_state_dict(state["schedules"][g])
         for g, s in self.scalers.items():
             s.load_state_dict(state["scalers"][g])
-        if self.ema is not None and state.get("ema") is not None:
-            self.ema.load_state_dict(checkpoint.ema_state(state["ema"], self.model.averaged_parts))
+        if ema is not None:
+            self.ema.load_state_dict(ema)
         set_rng_state(state["rng"])
         if self.dist.enabled:
             torch.manual_seed(self.seed + 7919 * step + self.dist.rank)
@@ -245,28 +267,23 @@ class Trainer:
                     p.requires_grad_(group == phase.group)
             optimizer, scaler = self.optimizers[phase.group], self.scalers[phase.group]
             optimizer.zero_grad(set_to_none=True)
+            if self.captures_graphs:
+                torch.compiler.cudagraph_mark_step_begin()  # the previous phase's graph outputs are dead
             with self._autocast():
                 loss, phase_logs = phase.loss(batch)
             if not torch.isfinite(loss):
                 self._nonfinite(phase.group, phase_logs, loss)
                 logs[f"{phase.group}/skipped"] = torch.ones(())
                 continue
-            try:
-                scaler.scale(loss).backward()
-            except RuntimeError as error:
-                if self.compiled and "inplace operation" in str(error):
-                    raise ConfigError(
-                        f"Trainer.compile = True does not train {self.model.display_name}: torch.compile's "
-                        f"graph of a part called twice in phase '{phase.group}' (e.g. a spectral-norm critic on "
-                        f"real and fake images) loses the in-place power-iteration update ({error}). "
-                        f"Set Trainer.compile = False for this model."
-                    ) from error
-                raise
+            scaler.scale(loss).backward()
             self.dist.average_gradients(self.groups[phase.group])
             scaler.step(optimizer)
             scaler.update()
             self.schedules[phase.group].step()
-            logs[f"{phase.group}/loss"] = loss.detach()
+            phase_logs = {"loss": loss.detach(), **phase_logs}
+            if self.captures_graphs:
+                # A log may be a CUDA graph's output, which the next phase's replays overwrite.
+                phase_logs = {k: v.clone() for k, v in phase_logs.items()}
             logs.update({f"{phase.group}/{k}": v for k, v in phase_logs.items()})
         for params in self.groups.values():
             for p in params:

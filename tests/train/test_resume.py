@@ -13,6 +13,8 @@ from hbaezoo.run import train
 from hbaezoo.train.checkpoint import checkpoints
 
 RECIPE = "gin/hbae_shapes.gin"
+# Bit-identical needs deterministic kernels: CUDA's convolution backward is not, so these pin the CPU.
+CPU = "Trainer.device = 'cpu'"
 
 
 def final_weights(run_dir: Path) -> dict:
@@ -27,9 +29,10 @@ def assert_identical(a: dict, b: dict) -> None:
 
 def test_stop_and_resume_matches_uninterrupted(repo_root, tiny, tmp_path):
     recipe = os.path.join(repo_root, RECIPE)
-    train([recipe], tiny, run_dir=tmp_path / "straight", overrides={"steps": 6})
-    train([recipe], tiny, run_dir=tmp_path / "resumed", overrides={"steps": 3})
-    train([recipe], tiny, run_dir=tmp_path / "resumed", overrides={"steps": 6})
+    bindings = [*tiny, CPU]
+    train([recipe], bindings, run_dir=tmp_path / "straight", overrides={"steps": 6})
+    train([recipe], bindings, run_dir=tmp_path / "resumed", overrides={"steps": 3})
+    train([recipe], bindings, run_dir=tmp_path / "resumed", overrides={"steps": 6})
     assert_identical(final_weights(tmp_path / "straight"), final_weights(tmp_path / "resumed"))
 
 
@@ -47,7 +50,7 @@ def test_changed_config_on_existing_run_dir_is_refused(repo_root, tiny, tmp_path
 def test_sigkill_then_same_command_resumes_bit_identical(repo_root, tiny, tmp_path):
     recipe = os.path.join(repo_root, RECIPE)
     args = [sys.executable, "-m", "hbaezoo", "run", recipe, "--checkpoint-every", "1", "--steps", "8"]
-    for b in tiny:
+    for b in [*tiny, CPU]:
         args += ["-b", b]
     env = {**os.environ, "OMP_NUM_THREADS": "1"}
     subprocess.run([*args, "--run-dir", str(tmp_path / "straight")], check=True, env=env, capture_output=True)
