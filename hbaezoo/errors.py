@@ -35,3 +35,7 @@ class TrainingError(HbaezooError):
 
 class DependencyError(HbaezooError, ImportError):
     """A package hbaezoo needs is missing, or another module of the same name is found instead."""
+
+
+class WeightsUnavailable(HbaezooError):
+    """Pretrained weights a part needs are not on disk (hbaezoo never downloads them)."""

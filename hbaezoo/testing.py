@@ -432,7 +432,7 @@ def check_extractor(factory, sizes: Sizes, name: str = "extractor") -> None:
 
     An extractor whose weights are not on disk (hbaezoo never downloads) is skipped, saying why.
     """
-    from hbaezoo.eval.extractors import WeightsUnavailable
+    from hbaezoo.errors import WeightsUnavailable
 
     try:
         extractor = factory(**_kwargs(factory))

@@ -9,10 +9,10 @@ larger); images are always averaged.
 from __future__ import annotations
 
 import torch
-import torch.nn.functional as F
 from torch import nn
 
 from hbaezoo.errors import ConfigError
+from hbaezoo.nn.perceptual import lpips_network, prepare
 from hbaezoo.registry import REGULARISERS
 
 REDUCTIONS = ("mean", "sum")
@@ -57,59 +57,25 @@ class L2Reconstruction(nn.Module):
         return self.weight * per_image((x - x_hat).pow(2), self.reduction)
 
 
-MIN_LPIPS_SIZE = 64
-
-
 @REGULARISERS.register("lpips")
 class LPIPSReconstruction(nn.Module):
-    """λ · LPIPS(x, x̂) (Zhang et al., 2018) with the lpips package's linear layers.
+    """λ · LPIPS(x, x̂) (Zhang et al., 2018), built by hbaezoo.nn.perceptual.
 
-    The backbone's ImageNet weights come from torchvision's cache; hbaezoo never
-    downloads them. `pretrained_backbone=False` (what the tests use) gives a randomly
-    initialised backbone with lpips' shipped linear layers.
+    `trunk` is 'imagenet' (torchvision's weights, which must already be on disk; a clear
+    error otherwise), 'random' (a fixed random trunk; what the tests use) or 'auto'.
     """
 
-    TEST_KWARGS = {"pretrained_backbone": False}
+    TEST_KWARGS = {"trunk": "random"}
 
-    def __init__(self, *, weight: float = 1.0, net: str = "alex", pretrained_backbone: bool = True) -> None:
+    def __init__(self, *, weight: float = 1.0, net: str = "alex", trunk: str = "imagenet") -> None:
         super().__init__()
-        import lpips
-
-        if pretrained_backbone:
-            _require_torchvision_weights(net)
         self.weight = weight
-        self.lpips = lpips.LPIPS(net=net, pnet_rand=not pretrained_backbone, verbose=False)
-        self.lpips.requires_grad_(False)
+        self.lpips, self.about = lpips_network(net, trunk, where="regularisers.lpips")
+
+    def train(self, mode: bool = True) -> LPIPSReconstruction:
+        super().train(mode)
+        self.lpips.eval()  # a fixed metric: its dropout must not switch on with the model's training mode
+        return self
 
     def forward(self, x: torch.Tensor, x_hat: torch.Tensor) -> torch.Tensor:
-        if x.shape[-1] < MIN_LPIPS_SIZE:
-            # The backbones' strided pooling needs about 64 px; smaller images are upsampled.
-            size = (MIN_LPIPS_SIZE, MIN_LPIPS_SIZE)
-            x = F.interpolate(x, size=size, mode="bilinear", align_corners=False)
-            x_hat = F.interpolate(x_hat, size=size, mode="bilinear", align_corners=False)
-        if x.shape[1] == 1:
-            x, x_hat = x.expand(-1, 3, -1, -1), x_hat.expand(-1, 3, -1, -1)
-        return self.weight * self.lpips(x, x_hat).mean()
-
-
-_TORCHVISION_WEIGHTS = {
-    "alex": "alexnet-owt-7be5be79.pth",
-    "vgg": "vgg16-397923af.pth",
-    "squeeze": "squeezenet1_1-b8a52dc0.pth",
-}
-
-
-def _require_torchvision_weights(net: str) -> None:
-    from torch.hub import get_dir
-
-    if net not in _TORCHVISION_WEIGHTS:
-        raise ConfigError(f"regularisers.lpips.net: '{net}' is not one of {sorted(_TORCHVISION_WEIGHTS)}.")
-    path = f"{get_dir()}/checkpoints/{_TORCHVISION_WEIGHTS[net]}"
-    import os
-
-    if not os.path.isfile(path):
-        raise ConfigError(
-            f"LPIPS with net='{net}' needs torchvision's ImageNet weights at {path}, and hbaezoo "
-            f"never downloads. Copy the file there (or set TORCH_HOME), or bind "
-            f"`regularisers.lpips.pretrained_backbone = False` for a random backbone."
-        )
+        return self.weight * self.lpips(prepare(x), prepare(x_hat)).mean()

@@ -28,7 +28,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from hbaezoo.errors import DataError, HbaezooError
+from hbaezoo.errors import DataError, WeightsUnavailable
 from hbaezoo.registry import FEATURE_EXTRACTORS
 from hbaezoo.scopes import seeded
 
@@ -42,10 +42,6 @@ RESIZE_MODES = {
     "clean_torch": "torch bicubic with antialias=True to 299x299 on the device (matches clean-fid's PIL resizer "
                    "to < 1e-3 on the 0..255 scale; see tests/eval/test_extractors.py)",
 }
-
-
-class WeightsUnavailable(HbaezooError):
-    """An extractor's weights are not on disk (hbaezoo never downloads them)."""
 
 
 def _rgb(x: torch.Tensor) -> torch.Tensor:
