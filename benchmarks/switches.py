@@ -14,10 +14,11 @@ decoded folder datasets and are measured by data_pipeline.py.
 from __future__ import annotations
 
 import argparse
-import inspect
 
 import torch
 from common import alternate, batch_shape, build, clear_gin, machine, trainer_rate
+
+from hbaezoo.signatures import parameters
 
 
 def adam(**options):
@@ -34,7 +35,7 @@ def measure(recipe: str, seconds: float, rounds: int, with_compile: bool) -> Non
 
     clear_gin()
     model, dataset = build(recipe)
-    default_layout = inspect.signature(Trainer.__init__).parameters["channels_last"].default
+    default_layout = parameters(Trainer)["channels_last"]
     runs = {
         "defaults": trainer_rate(model, dataset, seconds),
         f"channels_last={not default_layout}": trainer_rate(model, dataset, seconds,

@@ -168,7 +168,7 @@ def build_parser() -> argparse.ArgumentParser:
     smp.add_argument("--out", required=True, help="output PNG path")
     smp.add_argument("--device", default="auto")
     smp.add_argument("--seed", type=int, default=0)
-    smp.add_argument("--no-ema", action="store_true", help="use the raw generator even if an EMA exists")
+    smp.add_argument("--no-ema", action="store_true", help="use the raw weights even where the run kept an EMA of the model's averaged parts")
     trust_arg(smp)
     plugin_arg(smp)
     smp.set_defaults(func=cmd_sample)

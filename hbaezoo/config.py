@@ -101,21 +101,30 @@ def read_recipe(path: str | Path) -> str:
         ) from None
 
 
-def parse(config_files: list[str | Path] = (), bindings: list[str] = ()) -> None:
-    """Clear gin and parse the given files then bindings; errors become ConfigError."""
+def parse(config_files: list[str | Path] = (), bindings: list[str] = ()) -> list[str]:
+    """Clear gin and parse the given files then bindings; errors become ConfigError.
+
+    Returns each file's text as parsed, includes inlined, for `config_text` to record: every
+    file is read once, so what config.gin records is what was parsed.
+    """
     gin.clear_config()
+    texts = []
     for path in config_files:
-        text = inline_includes(path)
-        if not text.strip():
+        pieces = recipe_pieces(path)
+        if not "".join(text for _, _, text in pieces).strip():
             raise ConfigError(f"config file {path} is empty. A recipe binds at least run.model and run.dataset; "
                               f"start from one in gin/, e.g. gin/hbae_shapes.gin.")
-        # The inlined text, exactly what config.gin records: included files are read once, here.
-        _parse_file(path, text)
+        for file, first_line, text in pieces:
+            _refuse_other_includes(file, text)
+            # Padded so gin's line numbers in errors are the file's own.
+            _parse_file(file, "\n" * (first_line - 1) + text)
+        texts.append(inlined(path, pieces))
     for binding in bindings:
         try:
             gin.parse_config(binding)
         except PARSE_ERRORS as exc:
             raise explain(exc, f"binding -b {binding!r}") from exc
+    return texts
 
 
 # Parts built only after a run starts (previews, `hbaezoo sample` and `eval`): unbuilt is not unused.
@@ -133,35 +142,67 @@ def unused_bindings() -> list[str]:
     for (scope, selector), params in gin.config._CONFIG.items():
         if selector.split(".")[0] in BUILT_LATER:
             continue
-        taken = {p for (s, sel), ps in used.items() if s == scope and (sel == selector or sel.endswith(f".{selector}"))
-                 for p in ps}
+        # gin applies a binding of scope S to calls under S or a scope nested in it ('' is every scope).
+        taken = {p for (s, sel), ps in used.items() if _within(s, scope)
+                 and (sel == selector or sel.endswith(f".{selector}")) for p in ps}
         out += [f"{scope + '/' if scope else ''}{selector}.{param}" for param in params if param not in taken]
     return sorted(out)
 
 
-INCLUDE = re.compile(r"""^include\s+['"](?P<path>[^'"]+)['"]\s*(#.*)?$""", re.MULTILINE)
+def _refuse_other_includes(path: str | Path, text: str) -> None:
+    """An `include` that recipe_pieces did not take (indented, split over lines) would be read by
+    gin from the working directory and left out of config.gin: refused, saying how to write it."""
+    try:
+        statements = code_statements(text)
+    except PARSE_ERRORS:
+        return  # _parse_file explains the syntax error
+    left = [line for module, line in statements if module is None]
+    if left:
+        raise ConfigError(f"{path}: {left[0]} is not on a line of its own. Write each include at the start of "
+                          f"a line, as include 'shared/x.gin' (read next to the recipe).")
 
 
-def inline_includes(path: str | Path, _within: tuple[Path, ...] = ()) -> str:
-    """A recipe's text with every `include` replaced by the included file's text (recursively),
-    so config.gin stands alone in a run directory. An included path is read next to the
-    including file, else from the working directory."""
+def _within(scope: str, outer: str) -> bool:
+    return not outer or scope == outer or scope.startswith(f"{outer}/")
+
+
+INCLUDE = re.compile(r"""^include[ \t]+['"](?P<path>[^'"]+)['"][ \t]*(#.*)?$""", re.MULTILINE)
+
+
+def recipe_pieces(path: str | Path, _within: tuple[Path, ...] = ()) -> list[tuple[Path, int, str]]:
+    """A recipe as (file, first line, text) pieces in parse order: its own lines between
+    `include`s, and each included file's pieces where its include stands (recursively). An
+    included path is read next to the including file, else from the working directory."""
     path = Path(path)
     if path.resolve() in _within:
         raise ConfigError(f"config file {_within[0]} includes itself, directly or through the files it includes "
                           f"({' -> '.join(p.name for p in (*_within, path))}); remove the `include` line that "
                           f"closes the cycle.")
-
-    def expand(m: re.Match) -> str:
+    text = read_recipe(path)
+    pieces, start = [], 0
+    for m in INCLUDE.finditer(text):
+        pieces.append((path, text.count("\n", 0, start) + 1, text[start:m.start()]))
         name = m["path"]
         found = next((c for c in (path.parent / name, Path(name)) if c.exists()), None)
         if found is None:
             raise ConfigError(f"{path}: include '{name}' not found next to the recipe ({path.parent / name}) "
                               f"or in the working directory.")
-        return (f"# ---- include {name}\n{inline_includes(found, (*_within, path.resolve())).rstrip()}\n"
-                f"# ---- end of {name}")
+        pieces += recipe_pieces(found, (*_within, path.resolve()))
+        start = m.end()
+    pieces.append((path, text.count("\n", 0, start) + 1, text[start:]))
+    return pieces
 
-    return INCLUDE.sub(expand, read_recipe(path))
+
+def inlined(path: str | Path, pieces: list[tuple[Path, int, str]] | None = None) -> str:
+    """A recipe's text with every include replaced by the included file's, so config.gin stands
+    alone in a run directory; a comment marks where each file's lines resume."""
+    out, current = [], Path(path)
+    for file, _, text in pieces if pieces is not None else recipe_pieces(path):
+        if file != current:
+            out.append(f"# ---- from {file.name}\n")
+            current = file
+        out.append(text if text.endswith("\n") or not text else text + "\n")
+    return "".join(out)
 
 
 def _parse_file(path: str | Path, text: str | None = None) -> None:
@@ -234,11 +275,11 @@ def _trusted(module: str | None, trusted: set[str]) -> bool:
     return any(module == t or module.startswith(t + ".") for t in trusted | {"__gin__", "hbaezoo"})
 
 
-def config_text(config_files: list[str | Path], bindings: list[str]) -> str:
-    """The recipe as given: each file's text, then the bindings, in parse order."""
-    parts = []
-    for path in config_files:
-        parts.append(f"# ---- {path}\n{inline_includes(path)}")
+def config_text(config_files: list[str | Path], bindings: list[str], texts: list[str] | None = None) -> str:
+    """The recipe as given: each file's text (`texts`, as `parse` returned them, or read again
+    with includes inlined), then the bindings, in parse order."""
+    texts = texts if texts is not None else [inlined(path) for path in config_files]
+    parts = [f"# ---- {path}\n{text}" for path, text in zip(config_files, texts)]
     if bindings:
         parts.append("# ---- bindings (-b)\n" + "\n".join(bindings) + "\n")
     return "\n".join(parts)

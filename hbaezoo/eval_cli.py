@@ -2,23 +2,23 @@
 
 from __future__ import annotations
 
+import contextlib
+
 from hbaezoo.cli import positive_int as _positive
+from hbaezoo.scopes import num_threads
 
 
 def cmd_eval(args) -> int:
     from hbaezoo.console import console
     from hbaezoo.eval.runner import evaluate, table
 
-    if args.threads:
-        import torch
-
-        torch.set_num_threads(args.threads)
-    results = evaluate(
-        args.run_dir, metrics=args.metrics, n=args.n, device=args.device, seed=args.seed, extractor=args.extractor,
-        batch_size=args.batch_size, bindings=args.binding, plugins=args.plugin, use_ema=not args.no_ema,
-        cache=not args.no_cache, progress=not args.no_progress, out=args.out,
-        trust_config=args.trust_config,
-    )
+    with num_threads(args.threads) if args.threads else contextlib.nullcontext():
+        results = evaluate(
+            args.run_dir, metrics=args.metrics, n=args.n, device=args.device, seed=args.seed,
+            extractor=args.extractor, batch_size=args.batch_size, bindings=args.binding, plugins=args.plugin,
+            use_ema=not args.no_ema, cache=not args.no_cache, progress=not args.no_progress, out=args.out,
+            trust_config=args.trust_config,
+        )
     console.print(table(results))
     console.print(f"[green]wrote[/] {results['path']}  ({results.get('seconds', 0):.1f} s)")
     return 0
@@ -59,7 +59,7 @@ def register(sub, plugin_arg, trust_arg) -> None:
                     help="gin binding for metric parameters, e.g. -b 'metrics.probe.seeds = 5' (repeatable)")
     ev.add_argument("--out", help="results path (default RUN_DIR/eval/results.json)")
     ev.add_argument("--no-cache", action="store_true", help="do not read or write cached reference features")
-    ev.add_argument("--no-ema", action="store_true", help="use the raw generator even if an EMA exists")
+    ev.add_argument("--no-ema", action="store_true", help="use the raw weights even where the run kept an EMA of the model's averaged parts")
     ev.add_argument("--no-progress", action="store_true", help="no progress bars")
     trust_arg(ev)
     ev.add_argument("--threads", type=_positive, help="CPU threads for torch (default: torch's choice; 1 is "

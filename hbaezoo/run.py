@@ -19,6 +19,7 @@ import torch
 import hbaezoo
 from hbaezoo import config as gin_config
 from hbaezoo.errors import CheckpointError, ConfigError, HbaezooError
+from hbaezoo.files import write_text_atomic
 from hbaezoo.limits import check_model_size
 from hbaezoo.models.base import Model
 from hbaezoo.paths import RunDirLock, check_writable_dir, probe_writable, read_run_file
@@ -92,10 +93,10 @@ def train(
     """`hbaezoo run`: parse, build, train (resuming if the run dir has checkpoints)."""
     load_plugins(plugins)
     overrides = {k: v for k, v in (overrides or {}).items() if v is not None}
-    gin_config.parse(config_files, [*bindings, *(f"Trainer.{k} = {v!r}" for k, v in overrides.items())])
+    texts = gin_config.parse(config_files, [*bindings, *(f"Trainer.{k} = {v!r}" for k, v in overrides.items())])
     run_dir = Path(run_dir) if run_dir else Path("runs") / Path(config_files[0]).stem
     check_run_dir(run_dir)
-    text = gin_config.config_text(config_files, list(bindings))
+    text = gin_config.config_text(config_files, list(bindings), texts)  # what was parsed, not a second read
     dist = distributed.init(_trainer_binding("device", "auto"))  # CPU ranks need gloo even where CUDA is
     check_same_config(run_dir, text)
     with _building("recipe"):
@@ -109,7 +110,7 @@ def train(
     with _locked(run_dir) if dist.is_main else contextlib.nullcontext():
         if dist.is_main:
             check_same_config(run_dir, text)  # again, under the lock
-            (run_dir / "config.gin").write_text(text)
+            write_text_atomic(run_dir / "config.gin", text)
         dist.barrier()
         data["set_size"] = trainer.set_size
         data["batch_plan"] = trainer.plan.stats
@@ -117,14 +118,14 @@ def train(
         if trainer.dist.is_main:
             _warn_unused(gin_config.unused_bindings())
             _report_data(dataset, trainer.plan.stats, run_dir)
-            (run_dir / "data.json").write_text(json.dumps(data, indent=2))
+            write_text_atomic(run_dir / "data.json", json.dumps(data, indent=2))
             if dataset.skipped:
                 (run_dir / "skipped_files.txt").write_text("".join(f"{p}\t{why}\n" for p, why in dataset.skipped),
                                                           errors="backslashreplace")
-            (run_dir / "operative.gin").write_text(gin_config.operative_text(versions()))
+            write_text_atomic(run_dir / "operative.gin", gin_config.operative_text(versions()))
         logs = trainer.fit()
         if trainer.dist.is_main:
-            (run_dir / "operative.gin").write_text(gin_config.operative_text(versions()))
+            write_text_atomic(run_dir / "operative.gin", gin_config.operative_text(versions()))
     return logs
 
 

@@ -17,6 +17,7 @@ from hbaezoo.errors import ConfigError
 from hbaezoo.models.base import Model, as_set
 from hbaezoo.paths import check_output_file
 from hbaezoo.registry import SAMPLERS
+from hbaezoo.scopes import seeded
 
 MAX_GRID = 1024  # rows or columns of one PNG; more is a typo, and would not fit in memory
 
@@ -121,11 +122,10 @@ def sample_to_file(run_dir, mode: str, out, *, n: int = 8, steps: int = 6, devic
     sampler = SAMPLERS.get(mode)()
     model, data, dataset_factory, _ = load_run(run_dir, device=device, use_ema=use_ema, plugins=plugins,
                                                trust_config=trust_config)
-    torch.manual_seed(seed)
-    x = None
-    if sampler.needs_data:
-        x = held_out_inputs(dataset_factory, data, n, sampler.needs_sets, seed).to(model.device)
-    with torch.no_grad():
+    with torch.no_grad(), seeded(seed, model.device):
+        x = None
+        if sampler.needs_data:
+            x = held_out_inputs(dataset_factory, data, n, sampler.needs_sets, seed).to(model.device)
         grid = sampler(model, x, n=n, steps=steps)
     save_grid(grid, out)
     return out

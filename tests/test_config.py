@@ -3,8 +3,11 @@
 from pathlib import Path
 
 import gin
+import pytest
+import torch
 
 from hbaezoo import config
+from hbaezoo.errors import ConfigError
 from hbaezoo.run import build_model, recipe
 
 REPO = Path(__file__).resolve().parents[1]
@@ -37,3 +40,31 @@ def test_a_binding_for_a_part_the_model_lacks_is_reported_as_unused():
     unused = config.unused_bindings()
     assert "encoders.resnet.width" in unused  # a GAN has no encoder
     assert not any(name.startswith(("generators.", "discriminators.", "models.gan")) for name in unused), unused
+
+
+def test_an_unscoped_binding_used_inside_scopes_is_not_reported():
+    # The trainer builds optimizers only inside the `critic/` and `generator/` scopes.
+    config.parse([REPO / "gin" / "gan_shapes.gin"], ["optimizers.adam.betas = (0.0, 0.9)",
+                                                     "critic/optimizers.adam.eps = 1e-7",
+                                                     "nowhere/optimizers.adam.eps = 1e-6"])
+    gin.get_configurable("optimizers.adam")  # resolvable
+    with gin.config_scope("critic"):
+        with gin.config_scope("inner"):  # gin applies critic/ bindings to nested scopes too
+            gin.get_configurable("optimizers.adam")(params=[torch.zeros(1, requires_grad=True)])
+    unused = config.unused_bindings()
+    assert "optimizers.adam.betas" not in unused and "critic/optimizers.adam.eps" not in unused
+    assert "nowhere/optimizers.adam.eps" in unused
+
+
+def test_an_include_cycle_is_a_clear_error(tmp_path):
+    (tmp_path / "a.gin").write_text("include 'b.gin'\n")
+    (tmp_path / "b.gin").write_text("include 'a.gin'  # back again\n")
+    with pytest.raises(ConfigError, match=r"includes itself.*a\.gin -> b\.gin -> a\.gin"):
+        config.parse([tmp_path / "a.gin"])
+
+
+def test_an_include_gin_would_read_from_elsewhere_is_refused(tmp_path):
+    (tmp_path / "x.gin").write_text("Trainer.seed = 7\n")
+    (tmp_path / "r.gin").write_text("  include 'x.gin'\n")
+    with pytest.raises(ConfigError, match="not on a line of its own"):
+        config.parse([tmp_path / "r.gin"])

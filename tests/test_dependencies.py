@@ -39,7 +39,14 @@ def imported_top_level(folder: Path) -> dict[str, str]:
     """Top-level module name -> first file importing it, for every absolute import under `folder`."""
     found: dict[str, str] = {}
     for path in sorted(folder.rglob("*.py")):
-        for node in ast.walk(ast.parse(path.read_text(), str(path))):
+        tree = ast.parse(path.read_text(), str(path))
+        # `try: import x / except ImportError:` is an optional package (pytest in hbaezoo.testing), not a dependency.
+        optional = {id(n) for t in ast.walk(tree) if isinstance(t, ast.Try) and any(
+            isinstance(h.type, ast.Name) and h.type.id in ("ImportError", "ModuleNotFoundError") for h in t.handlers)
+            for stmt in t.body for n in ast.walk(stmt)}
+        for node in ast.walk(tree):
+            if id(node) in optional:
+                continue
             if isinstance(node, ast.Import):
                 names = [alias.name for alias in node.names]
             elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:

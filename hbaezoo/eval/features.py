@@ -22,7 +22,7 @@ import torch
 
 from hbaezoo.data.base import to_float
 from hbaezoo.eval.extractors import FeatureExtractor
-from hbaezoo.files import atomic_path
+from hbaezoo.files import atomic_path, write_text_atomic
 
 
 def progress_bar(enabled: bool):
@@ -89,7 +89,7 @@ def cached_features(extractor: FeatureExtractor, images: torch.Tensor, *, cache_
     try:
         with atomic_path(path) as tmp:
             np.save(tmp, feats)
-        path.with_suffix(".json").write_text(json.dumps(
+        write_text_atomic(path.with_suffix(".json"), json.dumps(
             {"extractor": extractor.describe(), "images": list(images.shape), **(note or {})}, indent=2))
     except OSError:
         pass  # a read-only cache only costs time

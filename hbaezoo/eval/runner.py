@@ -125,7 +125,7 @@ def evaluate(run_dir, *, metrics=None, n: int = 1000, device: str = "auto", seed
         except gin_config.PARSE_ERRORS as exc:
             raise gin_config.explain(exc, f"binding -b {binding!r}") from exc
     model_factory, _ = recipe()
-    dev = next(model.parameters()).device
+    dev = model.device
 
     def build_untrained(init_seed: int):
         with seeded(init_seed, dev):

@@ -98,6 +98,45 @@ class HBAE(Encodes, ConditionalAdversarial):
             out["regulariser"] = self.regulariser_trains["encoder"] * self.reconstruction_penalty(x, z)
         return z, out
 
+    def measures(self, batch: Batch):
+        """The phases' objectives written out term by term from the parts (Eq. 7/8 with this
+        model's switches), apart from condition() and generator_terms(), drawing noise in the
+        phases' order: a sign or weight slip in one of those terms makes a phase step move its
+        objective the wrong way wherever that term leads (see tests/components/test_losses.py).
+
+        critic_objective  = critic loss of D(x|z) vs D(G(z'|z)|z) + β·D(q(z) ‖ p(z)) + s_E·R(x, G(0|z))
+        generator_objective = generator loss of D(G(z'|z)|z) + s_G·R(x, G(0|z)) + c·‖E(G(z'|z)) − z‖²
+        """
+        out = dict(super().measures(batch))
+        x = as_set(batch["x"])
+        k = x.shape[1]
+
+        def scores(z: torch.Tensor, real: bool) -> tuple[torch.Tensor | None, torch.Tensor]:
+            codes = repeat(z, "b z -> (b k) z", k=k)
+            d_real = self.discriminator(rearrange(x, "b k c h w -> (b k) c h w"), codes) if real else None
+            return d_real, self.discriminator(self.generate(z, k), codes)
+
+        def critic_objective() -> torch.Tensor:
+            posterior = self.encode(x)
+            z = posterior.sample()
+            terms = self.beta * self.divergence(posterior)
+            if self.regulariser is not None and self.regulariser_trains.get("encoder"):
+                terms = terms + self.regulariser_trains["encoder"] * self.reconstruction_penalty(x, z)
+            d_real, d_fake = scores(z, real=True)
+            return self.adversarial.critic(d_real, d_fake) + terms
+
+        def generator_objective() -> torch.Tensor:
+            z = self.encode(x).sample()
+            objective = self.adversarial.generator(scores(z, real=False)[1])
+            if self.regulariser is not None and self.regulariser_trains.get("generator"):
+                objective = objective + self.regulariser_trains["generator"] * self.reconstruction_penalty(x, z)
+            if self.code_consistency:
+                objective = objective + self.code_consistency * self.code_error(z)
+            return objective
+
+        out.update(critic_objective=critic_objective, generator_objective=generator_objective)
+        return out
+
     def reconstruction_penalty(self, x: torch.Tensor, z: torch.Tensor) -> torch.Tensor:
         """R: every element of each set x [B, K, C, H, W] against its code's G(0|z), z [B, Z].
 

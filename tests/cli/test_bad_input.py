@@ -1,6 +1,8 @@
 """Bad input anywhere gives one clear message and exit status 2 — never a traceback."""
 
 import os
+import shutil
+from pathlib import Path
 import uuid
 
 import pytest
@@ -80,10 +82,13 @@ def test_typo_in_a_parameter_name_suggests_the_closest(capsys, tmp_path):
 
 
 def test_typo_in_a_gin_file_names_file_and_line(capsys, tmp_path):
+    shutil.copytree(Path(RECIPE).parent / "shared", tmp_path / "shared")  # what the recipe includes
+    text = open(RECIPE).read()
+    line = text[:text.index("@poolers.mean")].count("\n") + 1  # after the includes: numbers must stay the file's
     bad = tmp_path / "bad.gin"
-    bad.write_text(open(RECIPE).read().replace("@poolers.mean", "@poolers.meen"))
+    bad.write_text(text.replace("@poolers.mean", "@poolers.meen"))
     code, output = run_cli(["run", str(bad), "--run-dir", str(tmp_path / "r")], capsys)
-    assert code == 2 and "bad.gin" in output and "line" in output and "poolers.mean" in output
+    assert code == 2 and "bad.gin" in output and f"line {line}" in output and "poolers.mean" in output, output
 
 
 def test_debug_flag_shows_the_traceback(tmp_path):

@@ -58,6 +58,48 @@ def test_hbae_phases_with_the_shipped_recipes_switches_move_their_objectives():
     check_phase_directions("hbae", model, {"x": torch.rand(4, 2, 3, 8, 8) * 2 - 1})
 
 
+# Each term of the HBAE's phases made to lead in turn (weights far above the adversarial
+# term's), with the phase that carries it: a sign slip in that term must fail the check.
+LEADING_TERMS = {
+    "divergence": ("critic", dict(beta=1e3)),
+    "encoder R": ("critic", dict(regulariser_weight=1e3, regulariser_trains=("encoder",))),
+    "generator R": ("generator", dict(regulariser_weight=1e3, regulariser_trains=("generator",))),
+    "code consistency": ("generator", dict(code_consistency=1e3, regulariser_trains=())),
+}
+
+
+def _leading(term: str):
+    from hbaezoo.components.regularisers import L1Reconstruction
+
+    _, options = LEADING_TERMS[term]
+    options = dict(options)
+    torch.manual_seed(0)
+    model = tiny_model(MODELS.get("hbae"), Sizes(batch=4, set_size=2, resolution=8),
+                       regulariser=L1Reconstruction(weight=options.pop("regulariser_weight", 1.0)), **options)
+    return model, {"x": torch.rand(4, 2, 3, 8, 8) * 2 - 1}
+
+
+@pytest.mark.parametrize("term", LEADING_TERMS)
+def test_a_sign_slip_in_any_term_of_the_hbae_phases_fails_the_check(term):
+    model, batch = _leading(term)
+    check_phase_directions("hbae", model, batch)  # as written: passes
+    phase, _ = LEADING_TERMS[term]
+    if phase == "critic":
+        condition = model.condition
+
+        def slipped(batch, terms):
+            z, out = condition(batch, terms)
+            key = "divergence" if term == "divergence" else "regulariser"
+            return z, {**out, key: -out[key]} if terms else out
+
+        model.condition = slipped
+    else:
+        generator_terms = model.generator_terms
+        model.generator_terms = lambda batch, z: {k: -v for k, v in generator_terms(batch, z).items()}
+    with pytest.raises(AssertionError, match=f"step of phase '{phase}' should lower"):
+        check_phase_directions("hbae", model, batch)
+
+
 def test_a_phase_that_moves_its_measure_the_wrong_way_fails_the_check():
     """The check itself can fail: a GAN whose generator loss is negated."""
     torch.manual_seed(0)
