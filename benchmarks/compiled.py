@@ -1,15 +1,19 @@
 """torch.compile against eager: images/s of Trainer.train_step, side by side in alternating rounds.
 
-    python benchmarks/compiled.py [--recipe hbae_shapes.gin ...] [-b BINDING ...]
+    python benchmarks/compiled.py [--recipe hbae_shapes.gin ...] [-b BINDING ...] [--out results/benchmarks/X.json]
 
 Per recipe: the defaults (eager), `Trainer.compile = True`, and on a GPU also
 `Trainer.compile = 'reduce-overhead'` (each part replayed as a CUDA graph). Compile time is
-excluded (three warm-up steps); the ratio is to eager in the same run.
+excluded (three warm-up steps); the ratio is to eager in the same run. With --out, the
+figures are also written as JSON, from which `python benchmarks/tables.py` builds the table
+of docs/performance.md.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
+from pathlib import Path
 
 from common import alternate, batch_shape, build, clear_gin, machine, trainer_rate
 
@@ -20,12 +24,15 @@ def main() -> None:
     parser.add_argument("-b", "--binding", action="append", default=[])
     parser.add_argument("--seconds", type=float, default=3.0)
     parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument("--out", type=Path, help="also write the figures to this JSON file")
     args = parser.parse_args()
 
     from hbaezoo.train.trainer import resolve_device
 
     device = resolve_device("auto")
-    print(f"machine: {machine(device)}")
+    record = {"machine": machine(device), "bindings": args.binding, "rounds": args.rounds,
+              "seconds": args.seconds, "recipes": {}}
+    print(f"machine: {record['machine']}")
     for recipe in args.recipe:
         clear_gin()
         model, dataset = build(recipe, args.binding)
@@ -38,6 +45,11 @@ def main() -> None:
               f"median of {args.rounds} rounds:")
         for name, value in result.items():
             print(f"  {name:16s} {value:8.1f} images/s   ratio to eager {value / result['eager']:.3f}")
+        record["recipes"][recipe] = {"batch": batch_shape(), "images_per_s": result}
+    if args.out:
+        args.out.parent.mkdir(parents=True, exist_ok=True)
+        args.out.write_text(json.dumps(record, indent=2))
+        print(f"wrote {args.out}")
 
 
 if __name__ == "__main__":
