@@ -21,8 +21,8 @@ RECORDS = REPO / "results" / "benchmarks"
 
 def compiled() -> str:
     """One row per recipe and record of compiled.py: images/s per mode and the ratio to eager."""
-    rows = ["| recipe (batch) | machine | eager img/s | compiled img/s | ratio | reduce-overhead img/s | ratio |",
-            "| --- | --- | --- | --- | --- | --- | --- |"]
+    rows = ["| recipe (batch) | machine | rounds (median) | eager img/s | compiled img/s | ratio | reduce-overhead img/s | ratio |",
+            "| --- | --- | --- | --- | --- | --- | --- | --- |"]
     for path in sorted(RECORDS.glob("compiled*.json")):
         record = json.loads(path.read_text())
         for recipe, figures in record["recipes"].items():
@@ -31,7 +31,7 @@ def compiled() -> str:
             shape = f"{batch} sets × {set_size}" if set_size else f"{batch}"
             graphs = rate.get("reduce-overhead")
             rows.append(
-                f"| {recipe} ({shape}) | {record['machine']} | {rate['eager']:.1f} | {rate['compile']:.1f} | "
+                f"| {recipe} ({shape}) | {record['machine']} | {record['rounds']} | {rate['eager']:.1f} | {rate['compile']:.1f} | "
                 f"**{rate['compile'] / rate['eager']:.3f}** | "
                 + (f"{graphs:.1f} | {graphs / rate['eager']:.3f} |" if graphs else "— | — |")
             )
