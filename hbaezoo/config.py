@@ -114,10 +114,9 @@ def parse(config_files: list[str | Path] = (), bindings: list[str] = ()) -> list
         if not "".join(text for _, _, text in pieces).strip():
             raise ConfigError(f"config file {path} is empty. A recipe binds at least run.model and run.dataset; "
                               f"start from one in gin/, e.g. gin/hbae_shapes.gin.")
-        for file, first_line, text in pieces:
-            _refuse_other_includes(file, text)
-            # Padded so gin's line numbers in errors are the file's own.
-            _parse_file(file, "\n" * (first_line - 1) + text)
+        for file, head, text in pieces:
+            _refuse_other_includes(file, head + text)
+            _parse_file(file, head + text)
         texts.append(inlined(path, pieces))
     for binding in bindings:
         try:
@@ -166,22 +165,33 @@ def _within(scope: str, outer: str) -> bool:
     return not outer or scope == outer or scope.startswith(f"{outer}/")
 
 
-INCLUDE = re.compile(r"""^include[ \t]+['"](?P<path>[^'"]+)['"][ \t]*(#.*)?$""", re.MULTILINE)
+INCLUDE = re.compile(r"""^include[ \t]+['"](?P<path>[^'"]+)['"][ \t]*(#[^\r\n]*)?\r?$""", re.MULTILINE)
+# gin's import statements: a parse of one piece needs the ones its file made above it.
+IMPORT = re.compile(r"^(?:import|from)[ \t]+\S")
 
 
-def recipe_pieces(path: str | Path, _within: tuple[Path, ...] = ()) -> list[tuple[Path, int, str]]:
-    """A recipe as (file, first line, text) pieces in parse order: its own lines between
-    `include`s, and each included file's pieces where its include stands (recursively). An
-    included path is read next to the including file, else from the working directory."""
+def recipe_pieces(path: str | Path, _within: tuple[Path, ...] = ()) -> list[tuple[Path, str, str]]:
+    """A recipe as (file, head, text) pieces in parse order: its own lines between `include`s,
+    and each included file's pieces where its include stands (recursively). `head` stands for
+    the file's lines above the piece: blank, but for gin `import` lines, which gin forgets
+    between parses; so head + text parses as the piece did in the whole file, with the file's
+    own line numbers. An included path is read next to the including file, else from the
+    working directory."""
     path = Path(path)
     if path.resolve() in _within:
         raise ConfigError(f"config file {_within[0]} includes itself, directly or through the files it includes "
                           f"({' -> '.join(p.name for p in (*_within, path))}); remove the `include` line that "
                           f"closes the cycle.")
     text = read_recipe(path)
+
+    def head(end: int) -> str:
+        # A line cut short at `end` (the include line itself) gives no newline: the piece starts with it.
+        return "".join(line if IMPORT.match(line) else "\n" if line.endswith("\n") else ""
+                       for line in text[:end].splitlines(keepends=True))
+
     pieces, start = [], 0
     for m in INCLUDE.finditer(text):
-        pieces.append((path, text.count("\n", 0, start) + 1, text[start:m.start()]))
+        pieces.append((path, head(start), text[start:m.start()]))
         name = m["path"]
         found = next((c for c in (path.parent / name, Path(name)) if c.exists()), None)
         if found is None:
@@ -189,11 +199,11 @@ def recipe_pieces(path: str | Path, _within: tuple[Path, ...] = ()) -> list[tupl
                               f"or in the working directory.")
         pieces += recipe_pieces(found, (*_within, path.resolve()))
         start = m.end()
-    pieces.append((path, text.count("\n", 0, start) + 1, text[start:]))
+    pieces.append((path, head(start), text[start:]))
     return pieces
 
 
-def inlined(path: str | Path, pieces: list[tuple[Path, int, str]] | None = None) -> str:
+def inlined(path: str | Path, pieces: list[tuple[Path, str, str]] | None = None) -> str:
     """A recipe's text with every include replaced by the included file's, so config.gin stands
     alone in a run directory; a comment marks where each file's lines resume."""
     out, current = [], Path(path)
@@ -229,6 +239,39 @@ class _Literal(gin.config_parser.ParserDelegate):
 
     def macro(self, macro_name):
         return None
+
+
+class _Named(gin.config_parser.ParserDelegate):
+    """Parses references and macros to their names: values to compare without resolving anything."""
+
+    def configurable_reference(self, scoped_configurable_name, evaluate):
+        return f"@{scoped_configurable_name}{'()' if evaluate else ''}"
+
+    def macro(self, macro_name):
+        return f"%{macro_name}"
+
+
+def effective_bindings(text: str) -> dict:
+    """What gin text sets, the later of two bindings of one parameter winning:
+    {(scope, selector, parameter): value} and {statement text: True} for imports and includes.
+    Comments, blank lines, include markers and the order of distinct bindings do not count."""
+    out: dict = {}
+    for statement in gin.config_parser.ConfigParser(text, _Named()):
+        if isinstance(statement, gin.config_parser.BindingStatement):
+            out[(statement.scope, statement.selector, statement.arg_name)] = statement.value
+        elif isinstance(statement, gin.config_parser.ImportStatement):
+            out[statement.format()] = True
+        else:
+            out[f"include {statement.filename!r}"] = True
+    return out
+
+
+def same_bindings(a: str, b: str) -> bool:
+    """Whether two gin texts set the same values (False if either does not parse)."""
+    try:
+        return effective_bindings(a) == effective_bindings(b)
+    except PARSE_ERRORS:
+        return False
 
 
 def code_statements(text: str) -> list[str]:

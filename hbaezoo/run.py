@@ -165,8 +165,10 @@ def check_run_dir(run_dir: Path) -> None:
 
 
 def check_same_config(run_dir: Path, text: str) -> None:
+    """A run dir resumes only with the config it was made with: the same values bound (comments, layout
+    and where shared bindings come from, such as a recipe that now `include`s them, do not matter)."""
     given = run_dir / "config.gin"
-    if given.is_file() and given.read_text(errors="replace") != text:
+    if given.is_file() and not gin_config.same_bindings(given.read_text(errors="replace"), text):
         raise ConfigError(
             f"{run_dir} holds a run made with a different config (compare {given} with your recipe "
             f"and bindings). Use another --run-dir, or the same recipe and bindings to resume."

@@ -68,3 +68,33 @@ def test_an_include_gin_would_read_from_elsewhere_is_refused(tmp_path):
     (tmp_path / "r.gin").write_text("  include 'x.gin'\n")
     with pytest.raises(ConfigError, match="not on a line of its own"):
         config.parse([tmp_path / "r.gin"])
+
+
+def test_a_run_made_before_its_recipe_used_includes_still_resumes(tmp_path):
+    from hbaezoo.run import check_same_config
+
+    recipe = REPO / "gin" / "hbae_shapes.gin"
+    text = config.config_text([recipe], [])
+    flat = "\n".join(line for line in text.splitlines() if not line.startswith("#"))  # the same values, laid out otherwise
+    (tmp_path / "config.gin").write_text("# an older layout\n" + "\n".join(reversed(flat.splitlines())) + "\n")
+    check_same_config(tmp_path, text)  # same bindings: resumes
+    with pytest.raises(ConfigError, match="different config"):
+        check_same_config(tmp_path, text + "\nTrainer.seed = 1\n")
+    assert not config.same_bindings("Trainer.seed = 0\n", "Trainer.seed = 0\nTrainer.seed = 1\n")  # the later wins
+
+
+def test_includes_keep_gin_imports_windows_newlines_and_each_file_s_line_numbers(tmp_path):
+    (tmp_path / "x.gin").write_text("Trainer.seed = 7\n")
+    # gin forgets imports between parses: those above an include still serve the lines below it.
+    (tmp_path / "i.gin").write_text("from __gin__ import dynamic_registration\nimport collections\n"
+                                    "include 'x.gin'\ncollections.OrderedDict.a = 1\n")
+    config.parse([tmp_path / "i.gin"])
+    (tmp_path / "w.gin").write_bytes(b"include 'x.gin'\r\nTrainer.steps = 3\r\n")
+    config.parse([tmp_path / "w.gin"])
+    assert gin.query_parameter("Trainer.seed") == 7 and gin.query_parameter("Trainer.steps") == 3
+    (tmp_path / "r.gin").write_text("# c\ninclude 'x.gin'\n\nTrainer.steps = 3\nTrainer.stepz = 4\n")
+    with pytest.raises(ConfigError, match=r"stepz(.|\n)*line 5"):
+        config.parse([tmp_path / "r.gin"])
+    (tmp_path / "b.gin").write_text("include 'x.gin'\nTrainer.steps = 1\n\n  include 'x.gin'\n")
+    with pytest.raises(ConfigError, match="line 4: include"):
+        config.parse([tmp_path / "b.gin"])

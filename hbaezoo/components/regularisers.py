@@ -67,10 +67,13 @@ class LPIPSReconstruction(nn.Module):
 
     TEST_KWARGS = {"trunk": "random"}
 
-    def __init__(self, *, weight: float = 1.0, net: str = "alex", trunk: str = "imagenet") -> None:
+    def __init__(self, *, weight: float = 1.0, net: str = "alex", trunk: str = "imagenet",
+                 pretrained_backbone: bool | None = None) -> None:
         super().__init__()
+        if pretrained_backbone is not None:  # the name before `trunk`: runs that bound it still load
+            trunk = "imagenet" if pretrained_backbone else "random"
         self.weight = weight
-        self.lpips, self.about = lpips_network(net, trunk, where="regularisers.lpips")
+        self.lpips, self.about = lpips_network(net, trunk, setting="regularisers.lpips.trunk")
 
     def train(self, mode: bool = True) -> LPIPSReconstruction:
         super().train(mode)

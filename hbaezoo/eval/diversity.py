@@ -17,7 +17,7 @@ import torch
 from hbaezoo.data.base import to_float
 from hbaezoo.eval.context import EvalContext, check_kwargs
 from hbaezoo.eval.fidelity import pixel_mse, random_pairs
-from hbaezoo.nn.perceptual import lpips_network, prepare
+from hbaezoo.nn.perceptual import check_trunk, lpips_network, prepare
 from hbaezoo.registry import METRICS
 
 _LPIPS: dict[tuple[str, str], tuple[torch.nn.Module, str]] = {}
@@ -27,7 +27,7 @@ def lpips_model(device: torch.device, trunk: str = "auto") -> tuple[torch.nn.Mod
     """(AlexNet LPIPS on device, a sentence saying which trunk it uses), built once per device and trunk."""
     key = (str(device), trunk)
     if key not in _LPIPS:
-        net, what = lpips_network("alex", trunk, where="metrics.diversity")
+        net, what = lpips_network("alex", trunk, setting="metrics.diversity.lpips_trunk (or diversity_prior's)")
         _LPIPS[key] = (net.to(device), what)
     return _LPIPS[key]
 
@@ -105,6 +105,7 @@ def _reference(ctx: EvalContext, m: int, lpips_size: int, trunk: str) -> dict[st
 def diversity(ctx: EvalContext, *, inputs: int = 64, per_input: int = 8, lpips_size: int = 64,
               lpips_trunk: str = "auto") -> dict[str, float]:
     """Mean pairwise LPIPS and pixel MSE among `per_input` stochastic reconstructions of one test image."""
+    check_trunk(lpips_trunk, "metrics.diversity.lpips_trunk")  # before the draws, not after
     real = ctx.real_images()[:inputs]
     m = len(real)
     with ctx.seeded("diversity"):
@@ -119,6 +120,7 @@ def diversity(ctx: EvalContext, *, inputs: int = 64, per_input: int = 8, lpips_s
 def diversity_prior(ctx: EvalContext, *, codes: int = 64, per_code: int = 8, lpips_size: int = 64,
                     lpips_trunk: str = "auto") -> dict[str, float]:
     """Mean pairwise LPIPS and pixel MSE among `per_code` samples of one prior code (z fixed, z' drawn)."""
+    check_trunk(lpips_trunk, "metrics.diversity_prior.lpips_trunk")
     with ctx.seeded("diversity_prior"):
         draws = _draws(ctx, "samples per code", codes, per_code, lambda s, b: ctx.model.sample(b, per_code))
     return {**pairwise(ctx, draws, lpips_size, lpips_trunk), **_reference(ctx, codes, lpips_size, lpips_trunk),

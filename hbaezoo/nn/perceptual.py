@@ -39,22 +39,29 @@ def trunk_weights(net: str) -> Path | None:
     return path if path.is_file() else None
 
 
-def lpips_network(net: str = "alex", trunk: str = "imagenet", where: str = "lpips") -> tuple[torch.nn.Module, str]:
+def check_trunk(trunk: str, setting: str) -> str:
+    """`trunk` if it is one of TRUNKS, else a ConfigError naming `setting` (e.g. 'regularisers.lpips.trunk')."""
+    if trunk not in TRUNKS:
+        raise ConfigError(f"{setting}: '{trunk}' is not one of {list(TRUNKS)}.")
+    return trunk
+
+
+def lpips_network(net: str = "alex", trunk: str = "imagenet",
+                  setting: str = "regularisers.lpips.trunk") -> tuple[torch.nn.Module, str]:
     """(LPIPS v0.1 module in eval mode without gradients, a sentence naming its trunk); never downloads.
 
-    `where` names the setting in errors, e.g. 'regularisers.lpips'.
+    `setting` is the gin name of the caller's trunk parameter, which errors name.
     """
     if net not in TRUNK_FILES:
-        raise ConfigError(f"{where}.net: '{net}' is not one of {sorted(TRUNK_FILES)}.")
-    if trunk not in TRUNKS:
-        raise ConfigError(f"{where}.trunk: '{trunk}' is not one of {list(TRUNKS)}.")
+        raise ConfigError(f"{setting.rpartition('.')[0]}.net: '{net}' is not one of {sorted(TRUNK_FILES)}.")
+    check_trunk(trunk, setting)
     weights = trunk_weights(net)
     if trunk == "imagenet" and weights is None:
         folder = Path(torch.hub.get_dir()) / "checkpoints"
         raise WeightsUnavailable(
-            f"{where}: LPIPS with net='{net}' needs torchvision's ImageNet weights {TRUNK_FILES[net]} in {folder}, "
-            f"and hbaezoo never downloads. Copy the file there (or set TORCH_HOME), or bind `{where}.trunk = "
-            f"'random'` for a fixed random trunk (a feature distance, not the calibrated metric)."
+            f"{setting} = 'imagenet': LPIPS with net='{net}' needs torchvision's ImageNet weights "
+            f"{TRUNK_FILES[net]} in {folder}, and hbaezoo never downloads. Copy the file there (or set TORCH_HOME), "
+            f"or bind `{setting} = 'random'` for a fixed random trunk (a feature distance, not the calibrated metric)."
         )
     imagenet = weights is not None and trunk != "random"
     import lpips

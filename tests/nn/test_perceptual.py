@@ -23,7 +23,7 @@ def _images(n=2, size=16, seed=0):
 
 def test_imagenet_trunk_without_weights_is_a_clear_error_naming_the_file(empty_hub):
     with pytest.raises(WeightsUnavailable, match=r"alexnet-owt-7be5be79\.pth.*never downloads"):
-        lpips_network("alex", "imagenet", where="regularisers.lpips")
+        lpips_network("alex", "imagenet", setting="regularisers.lpips.trunk")
     with pytest.raises(WeightsUnavailable, match="regularisers.lpips.trunk = 'random'"):
         REGULARISERS.get("lpips")()  # the regulariser's default demands the real trunk
 
@@ -38,9 +38,9 @@ def test_auto_without_weights_is_the_fixed_random_trunk_and_says_so(empty_hub):
 
 
 def test_bad_names_are_config_errors():
-    with pytest.raises(ConfigError, match="trunk: 'imagnet'"):
+    with pytest.raises(ConfigError, match=r"regularisers\.lpips\.trunk: 'imagnet'"):
         lpips_network("alex", "imagnet")
-    with pytest.raises(ConfigError, match="net: 'resnet'"):
+    with pytest.raises(ConfigError, match=r"regularisers\.lpips\.net: 'resnet'"):
         lpips_network("resnet", "random")
 
 

@@ -23,6 +23,7 @@ RECIPES = ["hbae_shapes", "set_hbae_shapes", "gan_shapes", "cgan_shapes", "vae_g
 ALL = os.environ.get("HBAEZOO_TEST_ALL_COMPILE") == "1"
 DEFAULT = {"hbae_shapes"}
 STEPS = 3
+MAX_LR = 4e-4  # the largest learning rate of the recipes above
 
 
 @pytest.fixture
@@ -64,15 +65,13 @@ def assert_same_training(eager, compiled, tolerance: float) -> None:
         assert c.keys() == e.keys()
         for key in e:
             assert c[key] == pytest.approx(e[key], rel=tolerance, abs=tolerance / 10), f"step {step}: {key}"
-    diffs = {k: (compiled_state[k].float() - eager_state[k].float()).abs() for k in eager_state}
+    diffs = {k: (compiled_state[k].float() - eager_state[k].float()).abs().max().item() for k in eager_state}
     # A bias that feeds batch norm has no true gradient: Adam turns its float-noise gradient into steps of
-    # about ±lr whose sign may differ between eager and compiled kernels, so those entries can end up to
-    # 2·lr·STEPS apart (lr ≤ 4e-4 in the recipes). Nearly every other entry must agree within `tolerance`.
-    off = sum(int((d > tolerance).sum()) for d in diffs.values()) / sum(d.numel() for d in diffs.values())
-    worst, where = max((d.max().item(), k) for k, d in diffs.items())
-    assert off < 1e-3 and worst < 2 * 4e-4 * STEPS + 1e-4, (
-        f"compiled weights differ from eager ones after {STEPS} steps: {off:.2%} of entries by more than "
-        f"{tolerance}, worst {worst:.2e} in {where}")
+    # about ±lr whose sign may differ between eager and compiled kernels, so biases may end up to
+    # 2·lr·STEPS apart (lr ≤ MAX_LR in the recipes). Every other entry must agree within `tolerance`.
+    bound = {k: 2 * MAX_LR * STEPS + 1e-4 if k.endswith(".bias") else tolerance for k in diffs}
+    off = {k: f"{d:.2e}" for k, d in diffs.items() if d >= bound[k]}
+    assert not off, f"compiled weights differ from eager ones after {STEPS} steps: {off}"
 
 
 @pytest.mark.slow
