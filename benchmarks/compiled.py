@@ -5,7 +5,7 @@
 Per recipe: the defaults (eager), `Trainer.compile = True`, and on a GPU also
 `Trainer.compile = 'reduce-overhead'` (each part replayed as a CUDA graph). Compile time is
 excluded (three warm-up steps); the ratio is to eager in the same run. With --out, the
-figures are also written as JSON, from which `python benchmarks/tables.py` builds the table
+figures are also written as JSON, from which `python experiments/tables.py` builds the table
 of docs/performance.md.
 """
 

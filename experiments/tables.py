@@ -1,10 +1,12 @@
-"""Write the result tables of docs/results.md from the records experiments/ablation.py wrote.
+"""Write the measured tables of the docs from the records the runs wrote.
 
-Every table lives between `<!-- table:NAME -->` and `<!-- /table:NAME -->` in the doc and is
-rebuilt from results/<table>/*.json; nothing in those tables is typed by hand.
+docs/results.md from what experiments/ablation.py wrote (results/<table>/*.json);
+docs/performance.md from what benchmarks/compiled.py --out wrote (results/benchmarks/compiled*.json).
+Every table lives between `<!-- table:NAME -->` and `<!-- /table:NAME -->` in its doc and is
+rebuilt from those records; nothing in those tables is typed by hand.
 
-    python experiments/tables.py            # rewrite docs/results.md in place
-    python experiments/tables.py --check    # exit 1 if the doc is not what the records give
+    python experiments/tables.py            # rewrite both docs in place
+    python experiments/tables.py --check    # exit 1 if a doc is not what the records give
 """
 
 from __future__ import annotations
@@ -19,7 +21,6 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "experiments"))
 from ablation import PAPER, SCREEN  # noqa: E402  (the bindings a row is read against)
 
-DOC = REPO / "docs" / "results.md"
 SIZES = (64, 128, 256, 512, 1024, 2048)
 
 
@@ -235,33 +236,61 @@ def criteria() -> str:
     return "\n".join(out)
 
 
-TABLES = {"criteria": criteria, "screen16": lambda: ablation_table("screen16"), "ablation32": lambda: ablation_table("ablation32"),
-          "table1": table1, "table2": table2}
+def compiled() -> str:
+    """One row per recipe and record of benchmarks/compiled.py: images/s per mode and the ratio to eager."""
+    rows = ["| recipe (batch) | machine | rounds (median) | eager img/s | compiled img/s | ratio | reduce-overhead img/s | ratio |",
+            "| --- | --- | --- | --- | --- | --- | --- | --- |"]
+    for path in sorted((REPO / "results" / "benchmarks").glob("compiled*.json")):
+        record = json.loads(path.read_text())
+        for recipe, figures in record["recipes"].items():
+            rate = figures["images_per_s"]
+            batch, set_size = figures["batch"]
+            shape = f"{batch} sets × {set_size}" if set_size else f"{batch}"
+            graphs = rate.get("reduce-overhead")
+            rows.append(
+                f"| {recipe} ({shape}) | {record['machine']} | {record['rounds']} | {rate['eager']:.1f} | "
+                f"{rate['compile']:.1f} | **{rate['compile'] / rate['eager']:.3f}** | "
+                + (f"{graphs:.1f} | {graphs / rate['eager']:.3f} |" if graphs else "— | — |")
+            )
+    return "\n".join(rows)
 
 
-def render(doc: str) -> str:
+DOCS = {
+    REPO / "docs" / "results.md": {
+        "criteria": criteria, "screen16": lambda: ablation_table("screen16"),
+        "ablation32": lambda: ablation_table("ablation32"), "table1": table1, "table2": table2},
+    REPO / "docs" / "performance.md": {"compiled": compiled},
+}
+
+
+def render(doc: Path) -> str:
+    tables = DOCS[doc]
+
     def replace(match: re.Match) -> str:
         name = match.group(1)
-        if name not in TABLES:
-            raise SystemExit(f"docs/results.md names table '{name}', which experiments/tables.py does not know")
-        return f"<!-- table:{name} -->\n{TABLES[name]()}\n<!-- /table:{name} -->"
+        if name not in tables:
+            raise SystemExit(f"{doc.name} names table '{name}', which experiments/tables.py does not know")
+        return f"<!-- table:{name} -->\n{tables[name]()}\n<!-- /table:{name} -->"
 
-    return re.sub(r"<!-- table:(\S+) -->.*?<!-- /table:\1 -->", replace, doc, flags=re.S)
+    return re.sub(r"<!-- table:(\S+) -->.*?<!-- /table:\1 -->", replace, doc.read_text(), flags=re.S)
 
 
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--check", action="store_true")
     args = ap.parse_args(argv)
-    old = DOC.read_text()
-    new = render(old)
-    if args.check:
-        if new != old:
-            print("docs/results.md differs from what results/ gives: run python experiments/tables.py")
-            return 1
-        return 0
-    DOC.write_text(new)
-    print(f"wrote {DOC}")
+    stale = []
+    for doc in DOCS:
+        new = render(doc)
+        if args.check:
+            if new != doc.read_text():
+                stale.append(doc.name)
+        else:
+            doc.write_text(new)
+            print(f"wrote {doc}")
+    if stale:
+        print(f"{', '.join(stale)} differ from what results/ gives: run python experiments/tables.py")
+        return 1
     return 0
 
 
