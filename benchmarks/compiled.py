@@ -1,6 +1,7 @@
 """torch.compile against eager: images/s of Trainer.train_step, side by side in alternating rounds.
 
-    python benchmarks/compiled.py [--recipe hbae_shapes.gin ...] [-b BINDING ...] [--out results/benchmarks/X.json]
+    python benchmarks/compiled.py [--recipe hbae_shapes.gin ...] [-b BINDING ...]
+                                  [--out results/benchmarks/X.json --note "what this record measures"]
 
 Per recipe: the defaults (eager), `Trainer.compile = True`, and on a GPU also
 `Trainer.compile = 'reduce-overhead'` (each part replayed as a CUDA graph). Compile time is
@@ -25,13 +26,14 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=3.0)
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--out", type=Path, help="also write the figures to this JSON file")
+    parser.add_argument("--note", default="", help="recorded with --out: what this record measures (the code state)")
     args = parser.parse_args()
 
     from hbaezoo.train.trainer import resolve_device
 
     device = resolve_device("auto")
     record = {"machine": machine(device), "bindings": args.binding, "rounds": args.rounds,
-              "seconds": args.seconds, "recipes": {}}
+              "seconds": args.seconds, "note": args.note, "recipes": {}}
     print(f"machine: {record['machine']}")
     for recipe in args.recipe:
         clear_gin()

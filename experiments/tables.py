@@ -240,8 +240,8 @@ def criteria() -> str:
 
 def compiled() -> str:
     """One row per recipe and record of benchmarks/compiled.py: images/s per mode and the ratio to eager."""
-    rows = ["| recipe (batch) | machine | rounds (median) | eager img/s | compiled img/s | ratio | reduce-overhead img/s | ratio |",
-            "| --- | --- | --- | --- | --- | --- | --- | --- |"]
+    rows = ["| recipe (batch) | record | machine | rounds (median) | eager img/s | compiled img/s | ratio | reduce-overhead img/s | ratio |",
+            "| --- | --- | --- | --- | --- | --- | --- | --- | --- |"]
     for path in sorted((REPO / "results" / "benchmarks").glob("compiled*.json")):
         record = json.loads(path.read_text())
         for recipe, figures in record["recipes"].items():
@@ -250,7 +250,8 @@ def compiled() -> str:
             shape = f"{batch} sets × {set_size}" if set_size else f"{batch}"
             graphs = rate.get("reduce-overhead")
             rows.append(
-                f"| {recipe} ({shape}) | {record['machine']} | {record['rounds']} | {rate['eager']:.1f} | "
+                f"| {recipe} ({shape}) | {path.stem}{': ' + record['note'] if record.get('note') else ''} | "
+                f"{record['machine']} | {record['rounds']} | {rate['eager']:.1f} | "
                 f"{rate['compile']:.1f} | **{rate['compile'] / rate['eager']:.3f}** | "
                 + (f"{graphs:.1f} | {graphs / rate['eager']:.3f} |" if graphs else "— | — |")
             )
