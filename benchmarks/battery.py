@@ -18,6 +18,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests" / "battery"))
 
 import battery_cases as battery  # noqa: E402
+from common import machine  # noqa: E402
 
 import hbaezoo  # noqa: E402,F401
 
@@ -27,6 +28,7 @@ def main() -> int:
     parser.add_argument("--only", default="", help="run the cases whose name contains this")
     parser.add_argument("--markdown", action="store_true", help="print the docs table")
     args = parser.parse_args()
+    print(f"machine: {machine()}")
     counts, rows, start = collections.Counter(), [], time.perf_counter()
     with tempfile.TemporaryDirectory(prefix="hbaezoo-battery-") as tmp:
         for i, (family, name, fn) in enumerate(battery.CASES):
