@@ -79,7 +79,10 @@ class VAE(Encodes, Model):
 
     # -- capabilities ----------------------------------------------------------------------------
     def draw(self, posterior, k):
-        """k draws of the code, each decoded: a deterministic decoder varies only with the code."""
+        """k draws of the code, each decoded: a deterministic decoder varies only with the code,
+        so a point mass (prior samples are one) is decoded once and repeated."""
+        if posterior.deterministic:
+            return repeat(self.decode(posterior.mean), "b c h w -> (b k) c h w", k=k)
         z = torch.stack([posterior.sample() for _ in range(k)], dim=1)
         return self.decode(rearrange(z, "b k z -> (b k) z"))
 

@@ -60,6 +60,21 @@ def test_vae_negative_elbo_decreases_on_a_toy_set():
     assert sum(losses[-5:]) / 5 < 0.9 * sum(losses[:5]) / 5
 
 
+def test_vae_decodes_a_prior_code_once_and_a_posterior_per_draw():
+    torch.manual_seed(0)
+    model = tiny_model(MODELS.get("vae"), Sizes()).eval()
+    calls = []
+    model.generator.register_forward_hook(lambda module, args, out: calls.append(args[0].shape[0]))
+    samples = model.sample(3, 4)
+    assert calls == [3], "a prior code is a point mass: one decode per code"
+    assert samples.shape == (4, 3, 3, 16, 16)
+    assert torch.equal(samples[0], samples[3]), "a deterministic decoder of one code gives one image"
+    calls.clear()
+    recon = model.reconstruct(torch.rand(2, 3, 16, 16) * 2 - 1, 3)
+    assert calls == [6], "posterior draws differ, so each is decoded"
+    assert (recon[0] - recon[1]).abs().mean() > 1e-6
+
+
 @pytest.mark.parametrize("name", ["gan", "cgan"])
 def test_gans_refuse_to_reconstruct_with_a_clear_reason(name):
     model = tiny_model(MODELS.get(name), Sizes()).eval()
