@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import argparse
 import copy
+import datetime
+import json
 import os
+import shlex
 import statistics
 import sys
 import tempfile
@@ -120,6 +124,34 @@ def machine(device: torch.device | str = "auto") -> str:
         where += f" ({torch.cuda.get_device_name(device)}, TF32 matmul {tf32})"
     return (f"device {where}; host {os.cpu_count()} CPU threads, {torch.get_num_threads()} intra-op threads, "
             f"torch {torch.__version__}")
+
+
+def record_options(parser: argparse.ArgumentParser) -> None:
+    """--out/--note: also write a run's figures as JSON, the files docs/performance.md's tables are made from."""
+    parser.add_argument("--out", type=Path, help="also write the figures to this JSON file "
+                        "(python experiments/tables.py turns results/benchmarks/*.json into docs/performance.md's tables)")
+    parser.add_argument("--note", default="", help="with --out: what this record measures (the code state, a switch)")
+
+
+def write_record(args: argparse.Namespace, device: torch.device | str, launcher: str = "", **figures) -> None:
+    """With --out: this run's figures, with the command (without --out/--note), machine, date and note.
+
+    `launcher` is how a user starts the script when not `python SCRIPT.py` (peers.sh)."""
+    if args.out is None:
+        return
+    argv, kept = sys.argv[1:], []
+    while argv:
+        arg = argv.pop(0)
+        if arg in ("--out", "--note"):
+            argv.pop(0)
+        elif not arg.startswith(("--out=", "--note=")):
+            kept.append(arg)
+    command = " ".join([launcher or f"python {Path(sys.argv[0]).name}", shlex.join(kept)]).strip()
+    record = {"benchmark": Path(sys.argv[0]).stem, "command": command,
+              "machine": machine(device), "date": datetime.date.today().isoformat(), "note": args.note, **figures}
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(json.dumps(record, indent=2) + "\n")
+    print(f"wrote {args.out}")
 
 
 def clear_gin() -> None:

@@ -13,10 +13,8 @@ of docs/performance.md.
 from __future__ import annotations
 
 import argparse
-import json
-from pathlib import Path
 
-from common import alternate, batch_shape, build, clear_gin, machine, trainer_rate
+from common import alternate, batch_shape, build, clear_gin, machine, record_options, trainer_rate, write_record
 
 
 def main() -> None:
@@ -25,16 +23,14 @@ def main() -> None:
     parser.add_argument("-b", "--binding", action="append", default=[])
     parser.add_argument("--seconds", type=float, default=3.0)
     parser.add_argument("--rounds", type=int, default=5)
-    parser.add_argument("--out", type=Path, help="also write the figures to this JSON file")
-    parser.add_argument("--note", default="", help="recorded with --out: what this record measures (the code state)")
+    record_options(parser)
     args = parser.parse_args()
 
     from hbaezoo.train.trainer import resolve_device
 
     device = resolve_device("auto")
-    record = {"machine": machine(device), "bindings": args.binding, "rounds": args.rounds,
-              "seconds": args.seconds, "note": args.note, "recipes": {}}
-    print(f"machine: {record['machine']}")
+    recipes = {}
+    print(f"machine: {machine(device)}")
     for recipe in args.recipe:
         clear_gin()
         model, dataset = build(recipe, args.binding)
@@ -47,11 +43,8 @@ def main() -> None:
               f"median of {args.rounds} rounds:")
         for name, value in result.items():
             print(f"  {name:16s} {value:8.1f} images/s   ratio to eager {value / result['eager']:.3f}")
-        record["recipes"][recipe] = {"batch": batch_shape(), "images_per_s": result}
-    if args.out:
-        args.out.parent.mkdir(parents=True, exist_ok=True)
-        args.out.write_text(json.dumps(record, indent=2))
-        print(f"wrote {args.out}")
+        recipes[recipe] = {"batch": batch_shape(), "images_per_s": result}
+    write_record(args, device, bindings=args.binding, rounds=args.rounds, seconds=args.seconds, recipes=recipes)
 
 
 if __name__ == "__main__":

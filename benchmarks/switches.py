@@ -1,6 +1,6 @@
 """Switches that may pay: each measured against the defaults in alternating rounds.
 
-    python benchmarks/switches.py [--recipe hbae_shapes.gin ...] [--compile]
+    python benchmarks/switches.py [--recipe hbae_shapes.gin ...] [--compile] [--out X.json --note ...]
 
 For each recipe, images/s of `Trainer.train_step` on the recipe's batch with:
 the defaults; `channels_last` toggled; bf16
@@ -16,7 +16,7 @@ from __future__ import annotations
 import argparse
 
 import torch
-from common import alternate, batch_shape, build, clear_gin, machine, trainer_rate
+from common import alternate, batch_shape, build, clear_gin, machine, record_options, trainer_rate, write_record
 
 from hbaezoo.signatures import parameters
 
@@ -30,7 +30,7 @@ def adam(**options):
     return make
 
 
-def measure(recipe: str, seconds: float, rounds: int, with_compile: bool) -> None:
+def measure(recipe: str, seconds: float, rounds: int, with_compile: bool) -> dict:
     from hbaezoo.train.trainer import Trainer, resolve_device
 
     clear_gin()
@@ -56,6 +56,7 @@ def measure(recipe: str, seconds: float, rounds: int, with_compile: bool) -> Non
     print(f"{recipe} (batch {batch_shape()}), median of {rounds} rounds:")
     for name, value in result.items():
         print(f"  {name:22s} {value:8.1f} images/s   ratio to defaults {value / result['defaults']:.3f}")
+    return {"batch": batch_shape(), "images_per_s": result}
 
 
 def main() -> None:
@@ -64,10 +65,11 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=3.0)
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--compile", action="store_true", help="also measure torch.compile (slow to compile on CPU)")
+    record_options(parser)
     args = parser.parse_args()
     print(f"machine: {machine()}")
-    for recipe in args.recipe:
-        measure(recipe, args.seconds, args.rounds, args.compile)
+    recipes = {recipe: measure(recipe, args.seconds, args.rounds, args.compile) for recipe in args.recipe}
+    write_record(args, "auto", rounds=args.rounds, seconds=args.seconds, recipes=recipes)
 
 
 if __name__ == "__main__":

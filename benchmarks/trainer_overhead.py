@@ -1,6 +1,6 @@
 """Trainer overhead: hbaezoo's Trainer.train_step vs a minimal hand-written loop, same nets and batches.
 
-    python benchmarks/trainer_overhead.py [--recipe hbae_shapes.gin] [--steps-per-round 5]
+    python benchmarks/trainer_overhead.py [--recipe hbae_shapes.gin] [-b BINDING ...] [--out X.json --note ...]
 
 Prints images/s of each and their ratio (target >= 0.97), measured in alternating rounds.
 """
@@ -12,7 +12,7 @@ import copy
 import tempfile
 
 import torch
-from common import alternate, batch_shape, build, images_in, machine, rate
+from common import alternate, batch_shape, build, images_in, machine, rate, record_options, write_record
 from einops import repeat
 
 
@@ -69,6 +69,7 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=4.0)
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("-b", "--binding", action="append", default=[])
+    record_options(parser)
     args = parser.parse_args()
 
     from hbaezoo.data.batches import BatchPlan, batches
@@ -102,6 +103,8 @@ def main() -> None:
     for name, value in result.items():
         print(f"  {name:13s} {value:8.1f} images/s (median of {args.rounds} rounds)")
     print(f"ratio hbaezoo / hand-written: {result['hbaezoo'] / result['hand-written']:.3f}")
+    write_record(args, trainer.device, recipe=args.recipe, bindings=args.binding, batch=[batch_size, set_size],
+                 rounds=args.rounds, images_per_s=result)
 
 
 if __name__ == "__main__":

@@ -1,6 +1,6 @@
 """Hardware utilisation: achieved FLOP/s of a training step ÷ the dense matmul peak of the step's device.
 
-    python benchmarks/utilisation.py [--recipe hbae_shapes.gin] [-b "Trainer.amp = 'bf16'"]
+    python benchmarks/utilisation.py [--recipe hbae_shapes.gin] [-b "Trainer.amp = 'bf16'"] [--out X.json --note ...]
 
 FLOPs of one step are counted with torch.utils.flop_counter. The peaks are measured in the
 same run, on the device the step ran on, with large matrix products in the dtypes that
@@ -14,7 +14,7 @@ import argparse
 import time
 
 import torch
-from common import batch_shape, build, machine, step_trainer
+from common import batch_shape, build, machine, record_options, step_trainer, write_record
 from torch.utils.flop_counter import FlopCounterMode
 
 
@@ -58,6 +58,7 @@ def main() -> None:
     parser.add_argument("--recipe", default="hbae_shapes.gin")
     parser.add_argument("--steps", type=int, default=10)
     parser.add_argument("-b", "--binding", action="append", default=[], help="gin binding, e.g. Trainer.amp = 'bf16'")
+    record_options(parser)
     args = parser.parse_args()
 
     model, dataset = build(args.recipe, args.binding)
@@ -75,9 +76,13 @@ def main() -> None:
     print(f"machine: {machine(trainer.device)}")
     print(f"{args.recipe} ({trainer.amp or 'float32'}): {flops / 1e9:.2f} GFLOP per step, "
           f"achieved {achieved / 1e9:.1f} GFLOP/s")
-    for dtype, peak in peaks(trainer.device, trainer.amp).items():
+    peak_flops = peaks(trainer.device, trainer.amp)
+    for dtype, peak in peak_flops.items():
         print(f"dense {dtype} matmul on {trainer.device}: {peak / 1e9:.1f} GFLOP/s -> "
               f"utilisation ratio {achieved / peak:.4f}")
+    write_record(args, trainer.device, recipe=args.recipe, bindings=args.binding, batch=list(batch_shape()),
+                 precision=trainer.amp or "float32", flops_per_step=flops, achieved_flops=achieved,
+                 matmul_peak_flops=peak_flops)
 
 
 if __name__ == "__main__":

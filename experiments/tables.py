@@ -1,7 +1,8 @@
 """Write the measured tables of the docs from the records the runs wrote.
 
 docs/results.md from what experiments/ablation.py wrote (results/<table>/*.json);
-docs/performance.md from what benchmarks/compiled.py --out wrote (results/benchmarks/compiled*.json).
+docs/performance.md from what the benchmarks wrote with --out (results/benchmarks/**/*.json,
+experiments/performance_tables.py).
 Every table lives between `<!-- table:NAME -->` and `<!-- /table:NAME -->` in its doc and is
 rebuilt from those records; nothing in those tables is typed by hand.
 
@@ -19,6 +20,7 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "experiments"))
+import performance_tables  # noqa: E402
 from ablation import PAPER, SCREEN  # noqa: E402  (the bindings a row is read against)
 
 SIZES = (64, 128, 256, 512, 1024, 2048)
@@ -238,32 +240,12 @@ def criteria() -> str:
     return "\n".join(out)
 
 
-def compiled() -> str:
-    """One row per recipe and record of benchmarks/compiled.py: images/s per mode and the ratio to eager."""
-    rows = ["| recipe (batch) | record | machine | rounds (median) | eager img/s | compiled img/s | ratio | reduce-overhead img/s | ratio |",
-            "| --- | --- | --- | --- | --- | --- | --- | --- | --- |"]
-    for path in sorted((REPO / "results" / "benchmarks").glob("compiled*.json")):
-        record = json.loads(path.read_text())
-        for recipe, figures in record["recipes"].items():
-            rate = figures["images_per_s"]
-            batch, set_size = figures["batch"]
-            shape = f"{batch} sets × {set_size}" if set_size else f"{batch}"
-            graphs = rate.get("reduce-overhead")
-            rows.append(
-                f"| {recipe} ({shape}) | {path.stem}{': ' + record['note'] if record.get('note') else ''} | "
-                f"{record['machine']} | {record['rounds']} | {rate['eager']:.1f} | "
-                f"{rate['compile']:.1f} | **{rate['compile'] / rate['eager']:.3f}** | "
-                + (f"{graphs:.1f} | {graphs / rate['eager']:.3f} |" if graphs else "— | — |")
-            )
-    return "\n".join(rows)
-
-
 DOCS = {
     REPO / "docs" / "results.md": {
         "criteria": criteria, "screen16": lambda: ablation_table("screen16"),
         "ablation32": lambda: ablation_table("ablation32"), "table1": table1, "table2": table2,
         "recheck": lambda: ablation_table("recheck")},
-    REPO / "docs" / "performance.md": {"compiled": compiled},
+    REPO / "docs" / "performance.md": performance_tables.TABLES,
 }
 
 
