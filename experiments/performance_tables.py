@@ -34,7 +34,8 @@ def bindings(record: dict) -> str:
 
 
 def ratio_row(figure: str, name: str, record: dict, result: str, target: str) -> str:
-    return f"| {figure} | `{record['command']}` | {record['machine']} ({record['date']}, `{name}`) | {result} | {target} |"
+    note = f"; {record['note']}" if record.get("note") else ""
+    return f"| {figure} | `{record['command']}` | {record['machine']} ({record['date']}, `{name}`{note}) | {result} | {target} |"
 
 
 def headline() -> str:
@@ -67,7 +68,7 @@ def headline() -> str:
         consumed = rate["training consumes"]
         rows.append(ratio_row(
             f"data pipeline: images/s delivered ÷ images/s {r['recipe']} training consumes ({consumed:.0f})",
-            name, r, f"embedded shapes **{rate['embedded shapes'] / consumed:.1f}×**; VGGFace2-layout folder, 250-px JPEG "
+            name, r, f"embedded shapes **{rate['embedded shapes'] / consumed:.0f}×**; VGGFace2-layout folder, 250-px JPEG "
                      f"decode + crop + resize, {r['folder_workers']} workers: **{rate['JPEG folder'] / consumed:.1f}×**",
             "≥ 5"))
     for name, r in records("fid_extraction"):
@@ -142,4 +143,27 @@ def compiled() -> str:
     return "\n".join(rows)
 
 
-TABLES = {"headline": headline, "switches": switches, "scaling": scaling, "compiled": compiled}
+AMP_CURVES = ("critic/regulariser", "critic/divergence", "critic/margin", "generator/adv")
+
+
+def amp() -> str:
+    """bf16 autocast against float32 from the experiments/ablation.py records `amp/*` (results/amp/):
+    whole-run wall time, the mean of the main logged terms over the last fifth of training, FID of samples."""
+    rows = ["| recipe | bindings | machine | steps | train s | speed vs fp32 | "
+            + " | ".join(f"{c} (last 20 %)" for c in AMP_CURVES) + " | FID gen (n) |",
+            "| --- |" + " --- |" * (6 + len(AMP_CURVES))]
+    # Each float32 run first, its bf16 twin after it.
+    for path in sorted((ROOT.parent / "amp").rglob("*.json"), key=lambda p: str(p).replace("_fp32", "_0")):
+        r = json.loads(path.read_text())
+        fp32_path = path.with_name(path.name.replace("_bf16", "_fp32"))
+        fp32 = json.loads(fp32_path.read_text()) if fp32_path.is_file() else None
+        speed = f"{fp32['train_seconds'] / r['train_seconds']:.2f}×" if fp32 and fp32["machine"] == r["machine"] else "—"
+        fid = r["eval"]["metrics"].get("fid_gen", {}).get("values")
+        curves = " | ".join(f"{r['curves'][c + '/mean']:.3f}" for c in AMP_CURVES)
+        rows.append(f"| {r['recipe']} | {', '.join(f'`{b}`' for b in r['bindings']) or 'none'} | {r['machine']} | "
+                    f"{r['steps']} | {r['train_seconds']:.0f} | {speed} | "
+                    f"{curves} | " + (f"{fid['fid']:.1f} ({fid['n_samples']:.0f}) |" if fid else "— |"))
+    return "\n".join(rows)
+
+
+TABLES = {"headline": headline, "switches": switches, "scaling": scaling, "compiled": compiled, "amp": amp}
