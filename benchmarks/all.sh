@@ -12,10 +12,16 @@ cd "$(dirname "$0")"
 note="" only=()
 while [ $# -gt 0 ]; do
   case "$1" in
-    --note) note="$2"; shift 2 ;;
+    --note) note="${2:?all.sh: --note needs a TEXT}"; shift 2 ;;
     --only) shift; while [ $# -gt 0 ] && [ "${1#--}" = "$1" ]; do only+=("$1"); shift; done ;;
     *) echo "all.sh: unknown argument '$1' (use --note TEXT, --only NAME ...)" >&2; exit 2 ;;
   esac
+done
+known=" trainer_overhead_hbae trainer_overhead_set_hbae compiled switches utilisation utilisation_bf16 data_pipeline
+        memory scaling fid_extraction amp compiled_gpu_goals compiled_64px utilisation_64px utilisation_64px_bf16
+        peers peers_loop_only "
+for name in ${only[@]+"${only[@]}"}; do
+  [[ "$known" == *" $name "* ]] || { echo "all.sh: no benchmark named '$name'; names:$known" | tr -s ' \n' ' ' >&2; echo >&2; exit 2; }
 done
 device=$(python -c "import torch; print('cuda' if torch.cuda.is_available() else 'cpu')")
 out="../results/benchmarks/$device"
@@ -31,7 +37,9 @@ run() {  # run NAME COMMAND...: one benchmark, its record at $out/NAME.json
 run trainer_overhead_hbae python trainer_overhead.py
 run trainer_overhead_set_hbae python trainer_overhead.py --recipe set_hbae_shapes.gin
 run compiled python compiled.py --recipe hbae_shapes.gin set_hbae_shapes.gin gan_shapes.gin vae_shapes.gin
-run switches python switches.py --recipe hbae_shapes.gin set_hbae_shapes.gin vae_shapes.gin gan_shapes.gin
+compile_switch=()
+[ "$device" = cuda ] && compile_switch=(--compile)  # on a CPU the compiled table covers it, at less compile time
+run switches python switches.py --recipe hbae_shapes.gin set_hbae_shapes.gin vae_shapes.gin gan_shapes.gin ${compile_switch[@]+"${compile_switch[@]}"}
 run utilisation python utilisation.py
 run utilisation_bf16 python utilisation.py -b "Trainer.amp = 'bf16'"
 run data_pipeline python data_pipeline.py
@@ -60,7 +68,6 @@ if [ "$device" = cuda ]; then
   run compiled_64px python compiled.py --recipe hbae_celeba64.gin "${shapes64[@]}"
   run utilisation_64px python utilisation.py --recipe hbae_celeba64.gin "${shapes64[@]}"
   run utilisation_64px_bf16 python utilisation.py --recipe hbae_celeba64.gin "${shapes64[@]}" -b "Trainer.amp = 'bf16'"
-  run switches_compile python switches.py --recipe hbae_shapes.gin set_hbae_shapes.gin --compile
 else
   # pythae and torch-mimicry come from the package index on first use (.venv-peers).
   run peers bash peers.sh

@@ -148,20 +148,23 @@ AMP_CURVES = ("critic/regulariser", "critic/divergence", "critic/margin", "gener
 
 def amp() -> str:
     """bf16 autocast against float32 from the experiments/ablation.py records `amp/*` (results/amp/):
-    whole-run wall time, the mean of the main logged terms over the last fifth of training, FID of samples."""
-    rows = ["| recipe | bindings | machine | steps | train s | speed vs fp32 | "
+    whole-run wall time, the trainer's logged images/s and the mean of the main logged terms over the
+    last fifth of training, FID of samples. The two runs of a pair ran one after the other."""
+    rows = ["| recipe | bindings | machine | steps | train s | img/s (last 20 %) | speed vs fp32 | "
             + " | ".join(f"{c} (last 20 %)" for c in AMP_CURVES) + " | FID gen (n) |",
-            "| --- |" + " --- |" * (6 + len(AMP_CURVES))]
+            "| --- |" + " --- |" * (7 + len(AMP_CURVES))]
     # Each float32 run first, its bf16 twin after it.
     for path in sorted((ROOT.parent / "amp").rglob("*.json"), key=lambda p: str(p).replace("_fp32", "_0")):
         r = json.loads(path.read_text())
         fp32_path = path.with_name(path.name.replace("_bf16", "_fp32"))
         fp32 = json.loads(fp32_path.read_text()) if fp32_path.is_file() else None
-        speed = f"{fp32['train_seconds'] / r['train_seconds']:.2f}×" if fp32 and fp32["machine"] == r["machine"] else "—"
+        rate = r["curves"]["images_per_sec/mean"]
+        same_machine = fp32 and fp32["machine"] == r["machine"]
+        speed = f"{rate / fp32['curves']['images_per_sec/mean']:.2f}×" if same_machine else "—"
         fid = r["eval"]["metrics"].get("fid_gen", {}).get("values")
         curves = " | ".join(f"{r['curves'][c + '/mean']:.3f}" for c in AMP_CURVES)
         rows.append(f"| {r['recipe']} | {', '.join(f'`{b}`' for b in r['bindings']) or 'none'} | {r['machine']} | "
-                    f"{r['steps']} | {r['train_seconds']:.0f} | {speed} | "
+                    f"{r['steps']} | {r['train_seconds']:.0f} | {rate:.0f} | {speed} | "
                     f"{curves} | " + (f"{fid['fid']:.1f} ({fid['n_samples']:.0f}) |" if fid else "— |"))
     return "\n".join(rows)
 

@@ -27,8 +27,10 @@ REPO = Path(__file__).resolve().parents[1]
 PROJECT = tomllib.loads((REPO / "pyproject.toml").read_text())["project"]
 RUNTIME = [Requirement(r) for r in PROJECT["dependencies"]]
 DEV = [Requirement(r) for r in PROJECT["optional-dependencies"]["dev"]]
-# Imports that are not packages on an index: this repository's own code.
-LOCAL = {"hbaezoo", "hbaezoo_set_attention", "conftest"}
+# Imports that are not packages on an index: this repository's own code, including the scripts
+# of benchmarks/ and experiments/ that tests import from those folders.
+LOCAL = {"hbaezoo", "hbaezoo_set_attention", "conftest"} | {
+    p.stem for folder in ("benchmarks", "experiments") for p in (REPO / folder).glob("*.py")}
 
 
 def _normal(name: str) -> str:

@@ -13,8 +13,8 @@ def test_doc_tables_match_their_records():
     assert done.returncode == 0, done.stdout + done.stderr
 
 
-def test_every_performance_table_has_records():
-    sys.path.insert(0, str(REPO / "experiments"))
+def test_every_performance_table_has_records(monkeypatch):
+    monkeypatch.syspath_prepend(str(REPO / "experiments"))
     import performance_tables
 
     for name, table in performance_tables.TABLES.items():
@@ -26,7 +26,7 @@ def test_a_benchmark_record_names_its_command_without_out_and_note(tmp_path, mon
     import argparse
     import json
 
-    sys.path.insert(0, str(REPO / "benchmarks"))
+    monkeypatch.syspath_prepend(str(REPO / "benchmarks"))
     import common
 
     out = tmp_path / "r.json"

@@ -26,3 +26,19 @@ def test_compiled_upsampling_form_matches_the_eager_kernel_in_values_and_gradien
     # Each input pixel feeds a 2x2 block, so its gradient is the sum of the block's weights.
     torch.testing.assert_close(traced_grad, eager_grad)
     torch.testing.assert_close(eager_grad, F.avg_pool2d(weight, 2) * 4)
+
+
+def test_a_compiled_generator_block_traces_the_broadcast_not_interpolate():
+    torch._dynamo.reset()
+    graphs = []
+
+    def capture(gm, example_inputs):  # a dynamo backend that only records what it was given
+        graphs.append(gm.code)
+        return gm.forward
+
+    block = blocks.UpBlock(4, 4, cond_dim=0).eval()
+    x = torch.randn(2, 4, 4, 4)
+    out = torch.compile(block, backend=capture, fullgraph=True)(x, x.new_zeros(2, 0))
+    torch.testing.assert_close(out, block(x, x.new_zeros(2, 0)))
+    assert graphs and not any("interpolate" in code or "upsample" in code for code in graphs), graphs
+    torch._dynamo.reset()
