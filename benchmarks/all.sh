@@ -20,8 +20,9 @@ done
 known=" trainer_overhead_hbae trainer_overhead_set_hbae compiled switches utilisation utilisation_bf16 data_pipeline
         memory scaling fid_extraction amp compiled_gpu_goals compiled_64px utilisation_64px utilisation_64px_bf16
         peers peers_loop_only "
+known=" $(echo $known) "  # one space between names, so each is matched as " NAME "
 for name in ${only[@]+"${only[@]}"}; do
-  [[ "$known" == *" $name "* ]] || { echo "all.sh: no benchmark named '$name'; names:$known" | tr -s ' \n' ' ' >&2; echo >&2; exit 2; }
+  [[ "$known" == *" $name "* ]] || { echo "all.sh: no benchmark named '$name'; names:$known" >&2; exit 2; }
 done
 device=$(python -c "import torch; print('cuda' if torch.cuda.is_available() else 'cpu')")
 out="../results/benchmarks/$device"
