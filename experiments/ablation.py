@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import shlex
 import subprocess
 import sys
@@ -24,6 +23,8 @@ import time
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO / "benchmarks"))
+from common import machine  # noqa: E402  (where a run trained, said as the benchmarks say it)
 
 # The paper read literally (Eq. 7/8 and §4.2): E gets gradient through G, R trains E only, as a mean.
 PAPER = ["models.set_hbae.encoder_through_generator = True", "models.set_hbae.encoder_through_critic = True",
@@ -141,14 +142,6 @@ def curve_summary(metrics_file: Path, tail: float = 0.2) -> dict[str, float]:
             out[f"{key}/mean"] = sum(values) / len(values)
             out[f"{key}/min"], out[f"{key}/max"] = min(values), max(values)
     return out
-
-
-def machine() -> str:
-    """Where the training ran (Trainer.device = 'auto' takes the GPU when there is one)."""
-    import torch
-
-    device = f"cuda ({torch.cuda.get_device_name()})" if torch.cuda.is_available() else "cpu"
-    return f"device {device}; host {os.cpu_count()} CPU threads; torch {torch.__version__}"
 
 
 def run(cmd: list[str]) -> float:
