@@ -9,7 +9,7 @@ import pytest
 import torch
 from PIL import Image
 
-from hbaezoo.data import image_folders as images
+from hbaezoo.data import file_checks
 from hbaezoo.data.batches import BatchPlan, batches
 from hbaezoo.data.folders import SPLITS, CelebA, ShapeNet, VGGFace2
 from hbaezoo.errors import DataError
@@ -249,7 +249,7 @@ def test_zero_byte_corrupt_and_truncated_files_are_skipped(name, tmp_path):
 def test_full_verification_and_cached_verdicts(tmp_path, monkeypatch):
     root = example("vggface2", tmp_path)
     first = build("vggface2", root, verify=True)
-    monkeypatch.setattr(images, "_check_one", lambda *a: pytest.fail("verdicts were not cached"))
+    monkeypatch.setattr(file_checks, "_check_one", lambda *a: pytest.fail("verdicts were not cached"))
     assert (build("vggface2", root, verify=True).paths == first.paths).all()
     image_files(root)[0].write_bytes(b"")  # a changed file invalidates the cache
     with pytest.raises(pytest.fail.Exception):
