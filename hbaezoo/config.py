@@ -203,11 +203,11 @@ def recipe_pieces(path: str | Path, _within: tuple[Path, ...] = ()) -> list[tupl
     return pieces
 
 
-def inlined(path: str | Path, pieces: list[tuple[Path, str, str]] | None = None) -> str:
-    """A recipe's text with every include replaced by the included file's, so config.gin stands
-    alone in a run directory; a comment marks where each file's lines resume."""
+def inlined(path: str | Path, pieces: list[tuple[Path, str, str]]) -> str:
+    """A recipe's text from its `recipe_pieces`, every include replaced by the included file's, so
+    config.gin stands alone in a run directory; a comment marks where each file's lines resume."""
     out, current = [], Path(path)
-    for file, _, text in pieces if pieces is not None else recipe_pieces(path):
+    for file, _, text in pieces:
         if file != current:
             out.append(f"# ---- from {file.name}\n")
             current = file
@@ -318,10 +318,9 @@ def _trusted(module: str | None, trusted: set[str]) -> bool:
     return any(module == t or module.startswith(t + ".") for t in trusted | {"__gin__", "hbaezoo"})
 
 
-def config_text(config_files: list[str | Path], bindings: list[str], texts: list[str] | None = None) -> str:
-    """The recipe as given: each file's text (`texts`, as `parse` returned them, or read again
-    with includes inlined), then the bindings, in parse order."""
-    texts = texts if texts is not None else [inlined(path) for path in config_files]
+def config_text(config_files: list[str | Path], bindings: list[str], texts: list[str]) -> str:
+    """The recipe as given: each file's text (`texts`, as `parse` returned them: includes
+    inlined, each file read once), then the bindings, in parse order."""
     parts = [f"# ---- {path}\n{text}" for path, text in zip(config_files, texts)]
     if bindings:
         parts.append("# ---- bindings (-b)\n" + "\n".join(bindings) + "\n")

@@ -18,9 +18,9 @@ def test_included_files_are_parsed_and_inlined_into_config_gin(tmp_path, monkeyp
     (tmp_path / "shared" / "common.gin").write_text("Trainer.seed = 7\n")
     (tmp_path / "recipe.gin").write_text("include 'shared/common.gin'\nTrainer.steps = 3\n")
     monkeypatch.chdir(REPO)  # includes resolve next to the recipe, not the working directory
-    config.parse([tmp_path / "recipe.gin"])
+    texts = config.parse([tmp_path / "recipe.gin"])
     assert gin.query_parameter("Trainer.seed") == 7
-    text = config.config_text([tmp_path / "recipe.gin"], [])
+    text = config.config_text([tmp_path / "recipe.gin"], [], texts)
     assert not [line for line in text.splitlines() if line.startswith("include")] and "Trainer.seed = 7" in text
     (tmp_path / "config.gin").write_text(text)  # a run directory's config.gin stands alone
     config.parse([tmp_path / "config.gin"])
@@ -74,7 +74,7 @@ def test_a_run_made_before_its_recipe_used_includes_still_resumes(tmp_path):
     from hbaezoo.run import check_same_config
 
     recipe = REPO / "gin" / "hbae_shapes.gin"
-    text = config.config_text([recipe], [])
+    text = config.config_text([recipe], [], config.parse([recipe]))
     flat = "\n".join(line for line in text.splitlines() if not line.startswith("#"))  # the same values, laid out otherwise
     (tmp_path / "config.gin").write_text("# an older layout\n" + "\n".join(reversed(flat.splitlines())) + "\n")
     check_same_config(tmp_path, text)  # same bindings: resumes
