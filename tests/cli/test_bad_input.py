@@ -2,8 +2,8 @@
 
 import os
 import shutil
-from pathlib import Path
 import uuid
+from pathlib import Path
 
 import pytest
 from hypothesis import HealthCheck, given, settings
