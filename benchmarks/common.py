@@ -144,6 +144,8 @@ def write_record(args: argparse.Namespace, device: torch.device | str, launcher:
     """With --out: this run's figures, with the command (without --out/--note), machine, date and note.
 
     `launcher` is how a user starts the script when not `python SCRIPT.py` (peers.sh)."""
+    from hbaezoo.files import write_text_atomic
+
     if args.out is None:
         return
     argv, kept = sys.argv[1:], []
@@ -156,8 +158,7 @@ def write_record(args: argparse.Namespace, device: torch.device | str, launcher:
     command = " ".join([launcher or f"python {Path(sys.argv[0]).name}", *map(shell_word, kept)]).strip()
     record = {"benchmark": Path(sys.argv[0]).stem, "command": command,
               "machine": machine(device), "date": datetime.date.today().isoformat(), "note": args.note, **figures}
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps(record, indent=2) + "\n")
+    write_text_atomic(args.out, json.dumps(record, indent=2) + "\n")  # a killed run leaves no half record
     print(f"wrote {args.out}")
 
 

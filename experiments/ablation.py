@@ -26,6 +26,8 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "benchmarks"))
 from common import machine  # noqa: E402  (where a run trained, said as the benchmarks say it)
 
+from hbaezoo.files import write_text_atomic  # noqa: E402
+
 # The paper read literally (Eq. 7/8 and §4.2): E gets gradient through G, R trains E only, as a mean.
 PAPER = ["models.set_hbae.encoder_through_generator = True", "models.set_hbae.encoder_through_critic = True",
          "models.set_hbae.regulariser_trains = ('encoder',)",
@@ -193,8 +195,7 @@ def main(argv=None) -> int:
             run([sys.executable, str(REPO / "experiments" / "independent_probe.py"), str(run_dir), "--out", str(probe_file)])
             record["independent"] = json.loads(probe_file.read_text())
         out = REPO / "results" / args.table / f"{name.replace('/', '__')}.json"
-        out.parent.mkdir(parents=True, exist_ok=True)
-        out.write_text(json.dumps(record, indent=1, sort_keys=True))
+        write_text_atomic(out, json.dumps(record, indent=1, sort_keys=True))
         print(f"wrote {out}", flush=True)
     return 0
 
