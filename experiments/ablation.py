@@ -94,6 +94,34 @@ VARIANTS: dict[str, tuple[str, list[str], int | None]] = {
     f"screen16/{name}": ("gin/set_hbae_shapes.gin", SCREEN + PAPER + extra, 400) for name, extra in SCREENS.items()
 }
 
+# Generation (issue 22): the shipped Set-HBAE recipe at 16 px, with what changes where codes are drawn
+# from (a prior fitted to the training codes after training) and how R reads a set (matched draws).
+GMM = ["models.set_hbae.prior = @priors.gmm"]
+
+
+def match(share: float) -> list[str]:
+    return [M + f"regulariser_match = {share}"]
+
+
+GENERATION = {
+    "shipped": [],
+    "gmm": GMM,
+    "gmm1": GMM + ["priors.gmm.components = 1"],
+    "gmm_match05": GMM + match(0.5),
+    "gmm_match1": GMM + match(1.0),
+}
+GEN_STEPS = 600
+VARIANTS.update({f"gen16/{name}": ("gin/set_hbae_shapes.gin", SCREEN + extra, GEN_STEPS)
+                 for name, extra in GENERATION.items()})
+# The single-image HBAE: a set of one has one view, so matched draws reduce to R on one stochastic draw.
+HBAE_GENERATION = {
+    "hbae_shipped": [],
+    "hbae_gmm": ["models.hbae.prior = @priors.gmm"],
+    "hbae_gmm_match05": ["models.hbae.prior = @priors.gmm", "models.hbae.regulariser_match = 0.5"],
+}
+VARIANTS.update({f"gen16/{name}": ("gin/hbae_shapes.gin", SCREEN + extra, GEN_STEPS)
+                 for name, extra in HBAE_GENERATION.items()})
+
 FULL_METRICS = "probe,probe_random,recon_agreement,chain_agreement,diversity,fid_gen,fid_recon,recon_mse,set_coherence"
 # Full recipe length at 32 px: the candidates the screens picked, then the recipes as shipped.
 FULL = {

@@ -6,7 +6,7 @@ standardised codes) on N random training images per seed; reports held-out accur
 trained encoder and for an untrained twin (the same recipe, fresh weights). Only torch,
 scikit-learn and the run's own checkpoint are used: no code from hbaezoo.eval.
 
-    pip install -e ".[experiments]"
+    (scikit-learn is a dependency of hbaezoo: priors.gmm fits with it)
     python experiments/independent_probe.py runs/set_hbae_shapes [--sizes 256 2048] [--out FILE]
 """
 

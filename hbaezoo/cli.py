@@ -111,7 +111,7 @@ def cmd_sample(args) -> int:
 
     out = sample_to_file(args.run_dir, args.mode, args.out, n=args.n, steps=args.steps, device=args.device,
                          seed=args.seed, plugins=args.plugin, use_ema=not args.no_ema,
-                         trust_config=args.trust_config)
+                         trust_config=args.trust_config, given=args.given)
     console.print(f"[green]wrote[/] {out}")
     return 0
 
@@ -165,6 +165,8 @@ def build_parser() -> argparse.ArgumentParser:
                      choices=SAMPLERS.names(), help="|".join(n.replace("_", "-") for n in SAMPLERS.names()))
     smp.add_argument("--n", type=positive_int, default=8, help="inputs / codes / sets (default 8)")
     smp.add_argument("--steps", type=positive_int, default=6, help="Markov chain length (default 6)")
+    smp.add_argument("--given", type=positive_int, help="set-complete: views of each test set shown to the model "
+                                                         "(default 2); the rest of the set is generated")
     smp.add_argument("--out", required=True, help="output PNG path")
     smp.add_argument("--device", default="auto")
     smp.add_argument("--seed", type=int, default=0)

@@ -155,6 +155,7 @@ HEADS = Registry("heads", "features [B, F] -> posterior over z [B, Z]")
 GENERATORS = Registry("generators", "(z [B, Z], noise [B, N]) -> image [B, C, H, W]")
 DISCRIMINATORS = Registry("discriminators", "(image [B, C, H, W], z [B, Z]) -> score [B]")
 DIVERGENCES = Registry("divergences", "posterior over z -> scalar distance to N(0, I)")
+PRIORS = Registry("priors", "where codes [n, Z] come from when a model samples; fitted to training codes or fixed")
 REGULARISERS = Registry("regularisers", "(image, reconstruction) -> scalar reconstruction penalty")
 PENALTIES = Registry("penalties", "gradient penalties on a discriminator")
 ADVERSARIAL_LOSSES = Registry("adversarial", "critic and generator losses from scores")
@@ -169,7 +170,7 @@ FEATURE_EXTRACTORS = Registry("extractors", "images -> features for FID and feat
 REGISTRIES: dict[str, Registry] = {
     r.kind: r
     for r in (
-        ENCODERS, POOLERS, HEADS, GENERATORS, DISCRIMINATORS, DIVERGENCES, REGULARISERS,
+        ENCODERS, POOLERS, HEADS, GENERATORS, DISCRIMINATORS, DIVERGENCES, PRIORS, REGULARISERS,
         PENALTIES, ADVERSARIAL_LOSSES, MODELS, DATASETS, OPTIMIZERS, SCHEDULES, SAMPLERS,
         METRICS, FEATURE_EXTRACTORS,
     )

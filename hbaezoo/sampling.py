@@ -87,6 +87,29 @@ class SetReconstruction:
         return rearrange(torch.stack([x, new], dim=1), "b two k c h w -> (b two) k c h w")
 
 
+@SAMPLERS.register("set_complete")
+class SetCompletion:
+    """Completed sets: a real test set (a row), then its first `given` views and the rest generated (the next row)."""
+
+    needs_data = True
+    needs_sets = True
+    TEST_KWARGS = {"given": 1}
+
+    def __init__(self, *, given: int = 2) -> None:
+        if not isinstance(given, int) or given < 1:
+            raise ConfigError(f"--given must be an integer >= 1 (views of each set shown to the model), got {given!r}.")
+        self.given = given
+
+    def __call__(self, model: Model, x: torch.Tensor | None, *, n: int, steps: int) -> torch.Tensor:
+        x = as_set(x)[:n]
+        if self.given >= x.shape[1]:
+            raise ConfigError(f"--given {self.given}: the test sets hold {x.shape[1]} views, so nothing is left to "
+                              f"complete; give at most {x.shape[1] - 1}.")
+        seen = x[:, : self.given]
+        completed = torch.cat([seen, model.reconstruct_set(seen, x.shape[1] - self.given)], dim=1)
+        return rearrange(torch.stack([x, completed], dim=1), "b two k c h w -> (b two) k c h w")
+
+
 @SAMPLERS.register("set_uncond")
 class SetGeneration:
     """Unconditional sets: one prior code per row, `set_size` elements with different z'."""
@@ -111,15 +134,22 @@ def held_out_inputs(dataset_factory, data: dict, n: int, sets: bool, seed: int) 
 
 
 def sample_to_file(run_dir, mode: str, out, *, n: int = 8, steps: int = 6, device: str = "auto",
-                   seed: int = 0, plugins=(), use_ema: bool = True, trust_config: bool = False) -> Path:
-    """One grid PNG at `out` from the run's newest checkpoint, in inference mode `mode`."""
+                   seed: int = 0, plugins=(), use_ema: bool = True, trust_config: bool = False,
+                   given: int | None = None) -> Path:
+    """One grid PNG at `out` from the run's newest checkpoint, in inference mode `mode`.
+
+    `given`: how many views of each set the `set_complete` mode shows the model.
+    """
     from hbaezoo.run import load_run  # run imports the trainer, whose previews import this module
 
     out = check_output_file(out, "--out")
     if n > MAX_GRID or steps > MAX_GRID:
         raise ConfigError(f"--n {n} / --steps {steps}: a grid holds at most {MAX_GRID} rows or columns; "
                           f"ask for fewer (e.g. --n 8) and run again for more.")
-    sampler = SAMPLERS.get(mode)()
+    factory = SAMPLERS.get(mode)
+    if given is not None and "given" not in SAMPLERS.part(mode).parameters():
+        raise ConfigError(f"--given applies to the set-complete mode, not to {mode.replace('_', '-')}.")
+    sampler = factory() if given is None else factory(given=given)
     model, data, dataset_factory, _ = load_run(run_dir, device=device, use_ema=use_ema, plugins=plugins,
                                                trust_config=trust_config)
     with torch.no_grad(), seeded(seed, model.device):

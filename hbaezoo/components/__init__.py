@@ -10,5 +10,6 @@ from hbaezoo.components import (  # noqa: F401
     optimizers,
     penalties,
     poolers,
+    priors,
     regularisers,
 )

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import inspect
 import itertools
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
 import torch
@@ -20,6 +20,7 @@ from torch import nn
 
 from hbaezoo.components.posterior import Posterior
 from hbaezoo.errors import CapabilityError
+from hbaezoo.registry import PRIORS
 
 Batch = dict[str, torch.Tensor]
 LossFn = Callable[[Batch], "tuple[torch.Tensor, dict[str, torch.Tensor]]"]
@@ -98,6 +99,13 @@ class Model(nn.Module):
             return tensor.device
         return torch.device("cpu")
 
+    #: Whether `estimate` has anything to fit (the trainer then runs it before each checkpoint).
+    estimates = False
+
+    def estimate(self, batches: Iterable[Batch]) -> None:
+        """Fit what the model estimates from training data rather than by gradient (e.g. a sampling
+        prior over codes). The trainer calls it in eval mode and without gradients."""
+
     # -- capabilities (override what the model can do) -------------------------------------------
     def _lacks(self, what: str, needs: str) -> CapabilityError:
         return CapabilityError(f"{self.display_name} cannot {what}: {needs}")
@@ -135,11 +143,31 @@ class Encodes:
     says only how it draws images from codes (`draw`).
     """
 
-    def init_encoder(self, *, encoder, pooler, head, z_dim: int) -> None:
+    def init_encoder(self, *, encoder, pooler, head, z_dim: int, prior=None) -> None:
+        """Build the encoding parts; `prior` (a registered prior, N(0, I) when None) is what `sample` draws codes from."""
         self.z_dim = z_dim
         self.encoder = build(encoder, image_shape=self.image_shape)
         self.pooler = build(pooler, dim=self.encoder.feature_dim)
         self.head = build(head, in_dim=self.encoder.feature_dim, z_dim=z_dim)
+        self.sampling_prior = build(prior if prior is not None else PRIORS.get("normal"), z_dim=z_dim)
+
+    @property
+    def estimates(self) -> bool:
+        return bool(getattr(self.sampling_prior, "fits", False))
+
+    @torch.no_grad()
+    def estimate(self, batches: Iterable[Batch]) -> None:
+        """Fit the sampling prior to the posterior means of the training batches' (set) codes.
+
+        Non-finite codes (a diverging run about to be stopped) are left out; with fewer than two
+        finite ones the prior keeps its last fit.
+        """
+        if not self.estimates:
+            return
+        codes = torch.cat([self.encode(batch["x"]).mean for batch in batches])
+        codes = codes[torch.isfinite(codes).all(1)]
+        if len(codes) >= 2:
+            self.sampling_prior.fit(codes)
 
     def encode(self, x: torch.Tensor) -> Posterior:
         """Images [B, C, H, W] or sets [B, K, C, H, W] -> posterior over the (set) code [B, Z]."""
@@ -156,8 +184,8 @@ class Encodes:
         raise NotImplementedError
 
     def prior(self, n: int) -> Posterior:
-        """n codes from N(0, I) [n, Z], as a point-mass posterior."""
-        return Posterior(torch.randn(n, self.z_dim, device=self.device))
+        """n codes [n, Z] from the sampling prior (N(0, I) unless one was fitted), as a point-mass posterior."""
+        return Posterior(self.sampling_prior.sample(n))
 
     @torch.no_grad()
     def reconstruct(self, x: torch.Tensor, n: int) -> torch.Tensor:

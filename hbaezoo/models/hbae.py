@@ -45,6 +45,7 @@ class HBAE(Encodes, ConditionalAdversarial):
         generator=gin.REQUIRED,
         discriminator=gin.REQUIRED,
         divergence=gin.REQUIRED,
+        prior=None,
         regulariser=None,
         adversarial=None,
         penalty=None,
@@ -56,12 +57,13 @@ class HBAE(Encodes, ConditionalAdversarial):
         regulariser_trains: tuple[str, ...] | dict[str, float] = ("encoder",),
         code_consistency: float = 0.0,
         regulariser_noise: float = 0.0,
+        regulariser_match: float = 0.0,
     ) -> None:
         super().__init__(
             image_shape=image_shape, num_classes=num_classes, cond_dim=z_dim, noise_dim=noise_dim,
             generator=generator, discriminator=discriminator, adversarial=adversarial, penalty=penalty,
         )
-        self.init_encoder(encoder=encoder, pooler=pooler, head=head, z_dim=z_dim)
+        self.init_encoder(encoder=encoder, pooler=pooler, head=head, z_dim=z_dim, prior=prior)
         self.divergence = build(divergence)
         self.regulariser = build(regulariser) if regulariser is not None else None
         self.beta = beta
@@ -75,6 +77,10 @@ class HBAE(Encodes, ConditionalAdversarial):
         self.regulariser_trains = {str(k): float(v) for k, v in regulariser_trains.items()}
         self.code_consistency = code_consistency
         self.regulariser_noise = regulariser_noise
+        if not 0.0 <= regulariser_match <= 1.0:
+            raise ConfigError(f"{type(self).__name__}.regulariser_match must be in [0, 1] (the share of R on matched "
+                              f"draws), got {regulariser_match!r}.")
+        self.regulariser_match = regulariser_match
         unknown = sorted(set(self.regulariser_trains) - set(REGULARISED_PARTS))
         if unknown:
             raise ConfigError(
@@ -142,13 +148,38 @@ class HBAE(Encodes, ConditionalAdversarial):
 
         With `regulariser_noise` s > 0 each element is compared with its own draw G(s·ε|z)
         instead: s = 1 asks every stochastic reconstruction, not only the noise-free one, to
-        stay near the input.
+        stay near the input. With `regulariser_match` m > 0, a share m of R compares the set
+        with K draws matched to it (`matched_penalty`).
         """
         k = x.shape[1]
         if self.regulariser_noise:
             return self.regulariser(x.flatten(0, 1), self.generate(z, k, noise_scale=self.regulariser_noise))
+        m = self.regulariser_match
+        if m == 1.0:
+            return self.matched_penalty(x, z)
         mean_image = rearrange(self.decode_mean(z), "b c h w -> b 1 c h w")
-        return self.regulariser(x.flatten(0, 1), repeat(mean_image, "b 1 c h w -> (b k) c h w", k=k))
+        penalty = self.regulariser(x.flatten(0, 1), repeat(mean_image, "b 1 c h w -> (b k) c h w", k=k))
+        return penalty if m == 0.0 else (1 - m) * penalty + m * self.matched_penalty(x, z)
+
+    def matched_penalty(self, x: torch.Tensor, z: torch.Tensor) -> torch.Tensor:
+        """R between a set x [B, K, C, H, W] and K draws G(z'|z) of its code, matched both ways (a Chamfer
+        distance): each element against its nearest draw, each draw against its nearest element.
+
+        A set's views differ, and one image G(0|z) can only be their average (a blob of the right
+        colour); matching lets each draw become one view, so the draws cover the set's views and
+        each stays a view of the object. The matching is by pixel L1 and carries no gradient.
+        """
+        k = x.shape[1]
+        draws = rearrange(self.generate(z, k), "(b k) c h w -> b k c h w", k=k)
+        with torch.no_grad():
+            cost = torch.cdist(x.flatten(2).float(), draws.flatten(2).float(), p=1)  # [B, K elements, K draws]
+
+        def pick(sets: torch.Tensor, index: torch.Tensor) -> torch.Tensor:
+            return torch.gather(sets, 1, index[:, :, None, None, None].expand_as(sets)).flatten(0, 1)
+
+        covered = self.regulariser(x.flatten(0, 1), pick(draws, cost.argmin(2)))
+        faithful = self.regulariser(pick(x, cost.argmin(1)), draws.flatten(0, 1))
+        return 0.5 * (covered + faithful)
 
     def critic_code(self, z: torch.Tensor) -> torch.Tensor:
         # Without this path the encoder is not part of the critic: it learns from the divergence and R alone.

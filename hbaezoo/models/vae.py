@@ -32,12 +32,13 @@ class VAE(Encodes, Model):
         head=gin.REQUIRED,
         generator=gin.REQUIRED,
         divergence=gin.REQUIRED,
+        prior=None,
         z_dim: int = 64,
         beta: float = 1.0,
         decoder_std: float = 0.1,
     ) -> None:
         super().__init__(image_shape=image_shape, num_classes=num_classes)
-        self.init_encoder(encoder=encoder, pooler=pooler, head=head, z_dim=z_dim)
+        self.init_encoder(encoder=encoder, pooler=pooler, head=head, z_dim=z_dim, prior=prior)
         self.generator = build(generator, image_shape=self.image_shape, z_dim=z_dim, noise_dim=0)
         self.divergence = build(divergence)
         self.beta, self.decoder_std = beta, decoder_std

@@ -36,6 +36,7 @@ from hbaezoo.testing.parts import (
     check_optimizer,
     check_penalty,
     check_pooler,
+    check_prior,
     check_regulariser,
     check_schedule,
 )
@@ -47,6 +48,7 @@ CHECKS: dict[str, Callable[..., None]] = {
     "generators": check_generator,
     "discriminators": check_discriminator,
     "divergences": check_divergence,
+    "priors": check_prior,
     "regularisers": check_regulariser,
     "penalties": check_penalty,
     "adversarial": check_adversarial,
@@ -70,5 +72,5 @@ def check_part(kind: str, factory, sizes: Sizes | None = None, name: str | None 
 __all__ = ["CHECKS", "Sizes", "check_adversarial", "check_dataset", "check_deterministic",
     "check_discriminator", "check_divergence", "check_encoder", "check_extractor", "check_generator",
     "check_gradients", "check_head", "check_metric", "check_model", "check_optimizer", "check_part",
-    "check_penalty", "check_phase_directions", "check_pooler", "check_regulariser", "check_sampler",
+    "check_penalty", "check_phase_directions", "check_pooler", "check_prior", "check_regulariser", "check_sampler",
     "check_schedule", "check_state_dict_round_trip", "skip", "tiny_model"]

@@ -1,5 +1,5 @@
 """One check per kind of network part and loss: encoders, poolers, heads, generators, discriminators,
-divergences, regularisers, penalties, adversarial losses, optimizers and schedules."""
+divergences, sampling priors, regularisers, penalties, adversarial losses, optimizers and schedules."""
 
 from __future__ import annotations
 
@@ -87,6 +87,32 @@ def check_divergence(factory, sizes: Sizes, name: str = "divergence") -> None:
     if value.requires_grad:
         value.backward()
         _assert_finite(f"{name} gradient", mean.grad)
+
+
+def check_prior(factory, sizes: Sizes, name: str = "prior") -> None:
+    """Draws [n, Z] that are finite; a prior that fits lands on the codes it was fitted to, and its
+    fit travels in its state_dict (the checkpoint)."""
+    prior = factory(z_dim=sizes.z_dim, **_kwargs(factory))
+    draws = prior.sample(64)
+    _assert_shape(name, draws, (64, sizes.z_dim))
+    _assert_finite(name, draws)
+    if not getattr(prior, "fits", False):
+        return
+    gen = torch.Generator().manual_seed(sizes.seed)
+    # Codes in a thin, shifted sub-space: far from N(0, I), as a trained encoder's are.
+    codes = 3.0 + 0.1 * torch.randn(256, sizes.z_dim, generator=gen)
+    prior.fit(codes)
+    draws = prior.sample(512)
+    assert (draws.mean(0) - 3.0).abs().max() < 0.1, f"{name}: draws after fit() do not centre on the codes"
+    assert draws.std(0).max() < 0.3, f"{name}: draws after fit() spread far wider than the codes"
+    rebuilt = factory(z_dim=sizes.z_dim, **_kwargs(factory))
+    rebuilt.load_state_dict(prior.state_dict())
+    with torch.random.fork_rng():
+        torch.manual_seed(sizes.seed)
+        a = prior.sample(8)
+        torch.manual_seed(sizes.seed)
+        b = rebuilt.sample(8)
+    assert torch.equal(a, b), f"{name}: a prior rebuilt from its state_dict draws other codes (the fit is not saved)"
 
 
 def check_regulariser(factory, sizes: Sizes, name: str = "regulariser") -> None:

@@ -29,6 +29,7 @@ from hbaezoo.errors import CheckpointError, ConfigError, TrainingError
 from hbaezoo.limits import check_batch
 from hbaezoo.models.base import Model
 from hbaezoo.registry import OPTIMIZERS, SCHEDULES
+from hbaezoo.scopes import seeded
 from hbaezoo.train import backends, checkpoint, distributed
 from hbaezoo.train.logging import MetricsLog, TrainProgress
 from hbaezoo.train.previews import save_previews
@@ -103,13 +104,15 @@ class Trainer:
         keep_checkpoints: int = 3,
         max_nonfinite: int = 10,
         preview_modes: tuple[str, ...] = ("recon", "uncond", "set_recon"),
+        estimate_images: int = 2048,
         progress: bool = True,
         tensorboard: bool = True,
     ) -> None:
         for name, value, low in (("steps", steps, 0), ("batch_size", batch_size, 1), ("log_every", log_every, 1),
                                  ("sample_every", sample_every, 1), ("checkpoint_every", checkpoint_every, 1),
                                  ("keep_checkpoints", keep_checkpoints, 0), ("max_nonfinite", max_nonfinite, 1),
-                                 ("num_workers", num_workers, 0), ("seed", seed, 0)):
+                                 ("num_workers", num_workers, 0), ("seed", seed, 0),
+                                 ("estimate_images", estimate_images, 1)):
             if type(value) is not int or value < low:
                 raise ConfigError(f"Trainer.{name} must be an integer >= {low}, got {value!r}.")
         if ema_decay is not None and not (isinstance(ema_decay, (int, float)) and 0 <= ema_decay < 1):
@@ -125,6 +128,7 @@ class Trainer:
         self.keep_checkpoints, self.max_nonfinite = keep_checkpoints, max_nonfinite
         self.preview_modes, self.show_progress, self.num_workers = tuple(preview_modes), progress, num_workers
         self.tensorboard = tensorboard
+        self.estimate_images, self._estimated_at = estimate_images, None
         self.compile_mode = backends.compile_mode(compile)
         self.dist = distributed.init(device)
         self.device = resolve_device(device) if not self.dist.enabled else self.dist.device
@@ -196,7 +200,30 @@ class Trainer:
             "nonfinite_in_a_row": self.nonfinite_in_a_row,
         }
 
+    def estimate(self) -> None:
+        """Let the model fit what it estimates from data (a sampling prior over codes) on the codes of
+        `estimate_images` training images, once per step that saves or previews.
+
+        Its own batch plan and seed, eval mode and no gradients: the training batches, RNG streams
+        and batch-norm statistics are untouched, so a resumed run stays bit-identical.
+        """
+        if not self.model.estimates or self._estimated_at == self.step:
+            return
+        k = self.set_size or 1
+        plan = BatchPlan(self.dataset.group_ids, batch_size=max(1, 256 // k), set_size=self.set_size,
+                         seed=self.seed + 1, small_groups=self.plan.small_groups)
+        steps = -(-self.estimate_images // (plan.batch_size * k))
+        was_training = self.model.training
+        self.model.eval()
+        try:
+            with torch.no_grad(), seeded(self.seed + 1, self.device):
+                self.model.estimate(self.place(b) for b in batches(self.dataset, plan, start=0, stop=steps))
+        finally:
+            self.model.train(was_training)
+        self._estimated_at = self.step
+
     def save_checkpoint(self) -> None:
+        self.estimate()
         if self.dist.is_main:
             checkpoint.save(self.run_dir / "checkpoints", self.step, self.model.state_dict(), self.state(),
                             keep=self.keep_checkpoints, warn=self._warn)
@@ -349,6 +376,7 @@ class Trainer:
                     else:
                         bar.update(self.step, None)
                     if self.dist.is_main and (self.step % self.sample_every == 0 or self.step == self.steps):
+                        self.estimate()
                         save_previews(self, preview_batch)
                     if self.step % self.checkpoint_every == 0 or self.step == self.steps:
                         self.save_checkpoint()

@@ -65,6 +65,10 @@ LEADING_TERMS = {
     "encoder R": ("critic", dict(regulariser_weight=1e3, regulariser_trains=("encoder",))),
     "generator R": ("generator", dict(regulariser_weight=1e3, regulariser_trains=("generator",))),
     "code consistency": ("generator", dict(code_consistency=1e3, regulariser_trains=())),
+    "generator R on matched draws": ("generator", dict(regulariser_weight=1e3, regulariser_trains=("generator",),
+                                                       regulariser_match=1.0)),
+    "encoder R, half on matched draws": ("critic", dict(regulariser_weight=1e3, regulariser_trains=("encoder",),
+                                                        regulariser_match=0.5)),
 }
 
 

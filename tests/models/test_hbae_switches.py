@@ -128,3 +128,27 @@ def test_spectral_head_bounds_the_code_scale():
     with torch.no_grad():
         plain.linear.weight.mul_(100.0)
     assert ((plain(f).mean - plain.linear.bias).norm(dim=1) > f.norm(dim=1) * 1.05).any()
+
+
+def test_matched_draws_are_penalised_for_the_views_they_miss_not_for_their_order():
+    """R on matched draws: zero when the K draws are the set's K views in any order; positive when
+    the draws all copy one view (the others go uncovered) although each draw is then a real view."""
+    from einops import rearrange
+
+    torch.manual_seed(0)
+    model = tiny_model(MODELS.get("set_hbae"), Sizes(), regulariser_match=1.0)
+    x = torch.rand(2, 4, 3, 16, 16) * 2 - 1
+    z = torch.zeros(2, model.z_dim)
+    model.generate = lambda z, k: rearrange(x[:, torch.randperm(4)], "b k c h w -> (b k) c h w")
+    assert float(model.reconstruction_penalty(x, z)) == 0.0
+    model.generate = lambda z, k: rearrange(x[:, :1].expand(-1, 4, -1, -1, -1), "b k c h w -> (b k) c h w")
+    copied = float(model.reconstruction_penalty(x, z))
+    assert copied > 0.0
+    # The mean-image R cannot tell the two apart: it never looks at the draws.
+    model.regulariser_match = 0.0
+    assert float(model.reconstruction_penalty(x, z)) > 0.0
+
+
+def test_regulariser_match_outside_zero_to_one_is_a_clear_error():
+    with pytest.raises(ConfigError, match="regulariser_match"):
+        tiny_model(MODELS.get("set_hbae"), Sizes(), regulariser_match=2.0)

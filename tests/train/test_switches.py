@@ -2,10 +2,12 @@
 
 import os
 
+import pytest
 import torch
 from PIL import Image
 from safetensors.torch import load_file
 
+from hbaezoo.errors import ConfigError
 from hbaezoo.run import load_run, train
 from hbaezoo.sampling import sample_to_file
 from hbaezoo.train.checkpoint import checkpoints, load
@@ -50,3 +52,31 @@ def test_sample_grids_have_the_documented_layout(tiny, tmp_path):
         assert Image.open(out).size == (cols * cell + 2, rows * cell + 2), mode
     model_weights = load_file(checkpoints(tmp_path / "run" / "checkpoints")[-1] / "model.safetensors")
     assert any(k.startswith("encoder.") for k in model_weights)
+
+
+def test_set_completion_keeps_the_given_views_and_generates_the_rest(repo_root, tiny, tmp_path):
+    from hbaezoo.registry import MODELS, SAMPLERS
+    from hbaezoo.testing import Sizes, tiny_model
+
+    sizes = Sizes()
+    model = tiny_model(MODELS.get("set_hbae"), sizes).eval()
+    x = torch.rand(2, 5, *sizes.image_shape) * 2 - 1
+    grid = SAMPLERS.get("set_complete")(given=2)(model, x, n=2, steps=1)
+    assert grid.shape == (4, 5, *sizes.image_shape)
+    assert torch.equal(grid[0], x[0]) and torch.equal(grid[2], x[1])  # the real sets
+    assert torch.equal(grid[1, :2], x[0, :2]) and not torch.equal(grid[1, 2:], x[0, 2:])
+    with torch.no_grad(), torch.random.fork_rng():  # completions come from the given views' code alone
+        torch.manual_seed(0)
+        a = SAMPLERS.get("set_complete")(given=2)(model, x, n=2, steps=1)
+        torch.manual_seed(0)
+        b = SAMPLERS.get("set_complete")(given=2)(model, torch.cat([x[:, :2], -x[:, 2:]], 1), n=2, steps=1)
+    assert torch.equal(a[1], b[1])
+    with pytest.raises(ConfigError, match="--given 5"):
+        SAMPLERS.get("set_complete")(given=5)(model, x, n=2, steps=1)
+
+    recipe = os.path.join(repo_root, "gin/set_hbae_shapes.gin")
+    train([recipe], tiny, run_dir=tmp_path / "run", overrides={"steps": 1})
+    out = sample_to_file(tmp_path / "run", "set_complete", tmp_path / "c.png", n=2, device="cpu", given=3)
+    assert Image.open(out).size[1] == 4 * 18 + 2  # two sets, each a real row and a completed row
+    with pytest.raises(ConfigError, match="--given applies to the set-complete mode"):
+        sample_to_file(tmp_path / "run", "recon", tmp_path / "r.png", n=2, device="cpu", given=3)

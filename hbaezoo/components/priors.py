@@ -1,0 +1,101 @@
+"""Sampling priors: where codes come from when a model samples without an input.
+
+The paper samples z ~ N(0, I) and relies on the divergence term to pull the aggregate
+posterior q(z) onto it. At this scale it does not get there: the codes fill a thin,
+stretched sub-space and N(0, I) draws land where the generator never trained
+(docs/results.md, `prior_gap`). Ex-post density estimation (Ghosh et al., 2020, "From
+variational to deterministic autoencoders") fits a density to the training codes after
+training and samples from that instead; the fit is part of the model's state, so it is
+saved with every checkpoint.
+
+A prior is a module built with `z_dim`; `sample(n)` gives codes [n, Z]. Priors with
+`fits = True` also take `fit(codes [N, Z])`, which the trainer calls on the codes of
+training data before each checkpoint (Model.estimate).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+from torch import nn
+from torch.distributions import Categorical, MixtureSameFamily, MultivariateNormal
+
+from hbaezoo.errors import ConfigError
+from hbaezoo.registry import PRIORS
+
+
+@PRIORS.register("normal")
+class StandardNormal(nn.Module):
+    """N(0, I), the paper's prior: nothing to fit."""
+
+    fits = False
+
+    def __init__(self, *, z_dim: int) -> None:
+        super().__init__()
+        self.z_dim = z_dim
+        self.register_buffer("anchor", torch.zeros(0), persistent=False)  # follows the model's device
+
+    def sample(self, n: int) -> torch.Tensor:
+        """n codes [n, Z] from N(0, I)."""
+        return torch.randn(n, self.z_dim, device=self.anchor.device)
+
+
+@PRIORS.register("gmm")
+class GaussianMixturePrior(nn.Module):
+    """A Gaussian mixture fitted to the training codes (ex-post density estimation).
+
+    scikit-learn's GaussianMixture does the fitting (EM, k-means start, `reg_covar` added to
+    each covariance so a few hundred codes in a thin sub-space still give a proper density);
+    torch.distributions draws from it. Until the first fit it is N(0, I), the prior an
+    untrained model has. `components = 1` is a single full-covariance Gaussian.
+    """
+
+    fits = True
+
+    def __init__(self, *, z_dim: int, components: int = 10, covariance: str = "full", reg_covar: float = 1e-4,
+                 seed: int = 0) -> None:
+        super().__init__()
+        if not isinstance(components, int) or components < 1:
+            raise ConfigError(f"priors.gmm.components must be an integer >= 1, got {components!r}.")
+        if covariance not in ("full", "diag"):
+            raise ConfigError(f"priors.gmm.covariance must be 'full' or 'diag', got {covariance!r}.")
+        self.z_dim, self.components, self.covariance = z_dim, components, covariance
+        self.reg_covar, self.seed = reg_covar, seed
+        self.register_buffer("weights", torch.full((components,), 1.0 / components))
+        self.register_buffer("means", torch.zeros(components, z_dim))
+        self.register_buffer("scale_tril", torch.eye(z_dim).repeat(components, 1, 1))
+        self.register_buffer("fitted_on", torch.zeros((), dtype=torch.long))  # codes in the last fit; 0: never fitted
+
+    @property
+    def fitted(self) -> bool:
+        return bool(self.fitted_on > 0)
+
+    @torch.no_grad()
+    def fit(self, codes: torch.Tensor) -> None:
+        """Fit the mixture to codes [N, Z] (N >= 2); fewer codes than components uses fewer components."""
+        from sklearn.mixture import GaussianMixture  # only a fitting model pays for importing scikit-learn
+
+        if codes.ndim != 2 or codes.shape[1] != self.z_dim or codes.shape[0] < 2:
+            raise ValueError(f"priors.gmm.fit needs codes [N >= 2, {self.z_dim}], got {tuple(codes.shape)}")
+        data = codes.detach().double().cpu().numpy()
+        k = min(self.components, len(data) // 2)
+        gmm = GaussianMixture(n_components=k, covariance_type=self.covariance, reg_covar=self.reg_covar,
+                              random_state=self.seed).fit(data)
+        covariances = gmm.covariances_ if self.covariance == "full" else np.stack([np.diag(c) for c in gmm.covariances_])
+        weights = np.zeros(self.components)
+        weights[:k] = gmm.weights_  # unused components keep weight 0 (the buffers' shapes never change)
+        means = np.zeros((self.components, self.z_dim))
+        means[:k] = gmm.means_
+        tril = np.tile(np.eye(self.z_dim), (self.components, 1, 1))
+        tril[:k] = np.linalg.cholesky(covariances)
+        for buffer, value in ((self.weights, weights), (self.means, means), (self.scale_tril, tril)):
+            buffer.copy_(torch.from_numpy(value))
+        self.fitted_on.fill_(len(data))
+
+    def sample(self, n: int) -> torch.Tensor:
+        """n codes [n, Z] from the fitted mixture (N(0, I) before the first fit)."""
+        if not self.fitted:
+            return torch.randn(n, self.z_dim, device=self.means.device)
+        mixture = MixtureSameFamily(Categorical(probs=self.weights),
+                                    MultivariateNormal(self.means, scale_tril=self.scale_tril))
+        return mixture.sample((n,))

@@ -1,0 +1,79 @@
+"""Sampling priors: a fitted prior lands on the training codes, travels in the checkpoint, and
+fitting it never changes training."""
+
+import os
+
+import pytest
+import torch
+from safetensors.torch import load_file
+
+from hbaezoo.components.divergences import mmd
+from hbaezoo.data.batches import BatchPlan, batches
+from hbaezoo.errors import ConfigError
+from hbaezoo.registry import PRIORS
+from hbaezoo.run import load_run, train
+from hbaezoo.train.checkpoint import checkpoints
+
+RECIPE = "gin/set_hbae_shapes.gin"
+CPU = "Trainer.device = 'cpu'"
+GMM = ["models.set_hbae.prior = @priors.gmm", "priors.gmm.components = 2"]
+
+
+def thin_codes(n: int = 400, z: int = 6) -> torch.Tensor:
+    """Codes on a stretched 2-d sub-space of R^z, far from the origin: how trained codes sit."""
+    gen = torch.Generator().manual_seed(0)
+    basis = torch.randn(2, z, generator=gen)
+    return 2.0 + torch.randn(n, 2, generator=gen) * torch.tensor([3.0, 0.5]) @ basis
+
+
+def test_a_fitted_mixture_closes_the_gap_that_the_standard_normal_leaves():
+    codes = thin_codes()
+    fitted = PRIORS.get("gmm")(z_dim=6, components=3)
+    fitted.fit(codes)
+    normal = PRIORS.get("normal")(z_dim=6)
+    with torch.random.fork_rng():
+        torch.manual_seed(0)
+        gap_fitted = float(mmd(codes, fitted.sample(400)))
+        gap_normal = float(mmd(codes, normal.sample(400)))
+        floor = float(mmd(codes[:200], codes[200:]))
+    assert gap_normal > 20 * max(gap_fitted, floor)
+    assert gap_fitted < 5 * max(floor, 1e-3)
+
+
+def test_an_unfitted_mixture_is_the_standard_normal_and_fewer_codes_use_fewer_components():
+    prior = PRIORS.get("gmm")(z_dim=4, components=10)
+    assert not prior.fitted
+    with torch.random.fork_rng():
+        torch.manual_seed(0)
+        draws = prior.sample(4000)
+    assert draws.mean(0).abs().max() < 0.1 and (draws.std(0) - 1).abs().max() < 0.1
+    prior.fit(torch.randn(6, 4))
+    assert prior.fitted and int((prior.weights > 0).sum()) == 3
+
+
+@pytest.mark.parametrize("bad", [{"components": 0}, {"covariance": "tied"}])
+def test_bad_settings_are_clear_errors(bad):
+    with pytest.raises(ConfigError, match="priors.gmm"):
+        PRIORS.get("gmm")(z_dim=4, **bad)
+
+
+@pytest.mark.slow
+def test_the_trainer_fits_the_prior_to_training_codes_without_changing_training(repo_root, tiny, tmp_path):
+    recipe = os.path.join(repo_root, RECIPE)
+    train([recipe], [*tiny, CPU], run_dir=tmp_path / "normal", overrides={"steps": 3})
+    train([recipe], [*tiny, CPU, *GMM], run_dir=tmp_path / "gmm", overrides={"steps": 3})
+    a = load_file(checkpoints(tmp_path / "normal" / "checkpoints")[-1] / "model.safetensors")
+    b = load_file(checkpoints(tmp_path / "gmm" / "checkpoints")[-1] / "model.safetensors")
+    prior_keys = {k for k in b if k.startswith("sampling_prior.")}
+    assert prior_keys and set(a) == set(b) - prior_keys
+    assert all(torch.equal(a[k], b[k]) for k in a), "fitting the prior changed the trained weights"
+    assert int(b["sampling_prior.fitted_on"]) > 0
+
+    model, data, dataset_factory, _ = load_run(tmp_path / "gmm", device="cpu")
+    dataset = dataset_factory(split="train")
+    plan = BatchPlan(dataset.group_ids, batch_size=16, set_size=data["set_size"], seed=5)
+    with torch.no_grad(), torch.random.fork_rng():
+        torch.manual_seed(0)
+        codes = torch.cat([model.encode(b["x"]).mean for b in batches(dataset, plan, start=0, stop=4)])
+        drawn, normal = model.prior(256).mean, torch.randn(256, codes.shape[1])
+    assert float(mmd(codes, drawn)) < 0.5 * float(mmd(codes, normal))
