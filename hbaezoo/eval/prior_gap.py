@@ -70,7 +70,7 @@ def prior_gap(ctx: EvalContext, *, codes: int | None = None, sets: bool | None =
         raise ValueError(f"metrics.prior_gap.null_draws must be at least 1, got {null_draws}")
     m = codes or ctx.n
     k = ctx.set_size if (sets if sets is not None else (ctx.data.get("set_size") or 1) > 1) else 1
-    with ctx.seeded("prior_gap/codes"):  # a stochastic encoder draws nothing: means only, but keep it seeded
+    with ctx.seeded("prior_gap/codes"):  # codes are posterior means, but a plugin's encode may draw noise
         index = ctx.set_indices("train", m, k, key="prior_gap") if k > 1 else ctx.subset("train", m, key="prior_gap")
         z = Codes(model, ctx, "train")(index).float().to(ctx.device)
     if len(z) < 2:
