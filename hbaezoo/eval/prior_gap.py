@@ -55,7 +55,7 @@ def spectrum(codes: torch.Tensor) -> dict[str, float]:
 
 @METRICS.register("prior_gap")
 @check_kwargs(null_draws=2)
-def prior_gap(ctx: EvalContext, *, codes: int | None = None, sets: bool | None = None, null_draws: int = 4,
+def prior_gap(ctx: EvalContext, *, codes: int | None = None, sets: bool | None = None, null_draws: int = 8,
               eps: float = 1e-8) -> dict[str, float]:
     """MMD² between the encoder's aggregate codes and the sampling prior, in units of prior-vs-prior noise.
 
