@@ -13,6 +13,7 @@ from hbaezoo.eval import (  # noqa: F401  (importing them registers the extracto
     fidelity,
     semantics,
 )
+from hbaezoo.eval import kid, precision_recall, prior_gap, set_diversity  # noqa: F401  (registers)
 from hbaezoo.eval.context import EvalContext
 from hbaezoo.eval.fid import fid_from_features
 from hbaezoo.eval.probe import fit_linear, linear_probe

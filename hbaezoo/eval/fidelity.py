@@ -1,7 +1,9 @@
 """Paper Table 1: FID of reconstructions and of unconditional samples, reconstruction MSE.
 
 All against the held-out (test) split: the reference is min(n, test size) test images; each
-is reconstructed once (one stochastic draw); n samples come from n prior codes.
+is reconstructed once (one stochastic draw); n samples come from n prior codes. Both FIDs
+carry `real_floor`: the FID of min(n, train size) training images against the same reference
+(hbaezoo.eval.floors), what a perfect generator of the training data would score at this n.
 """
 
 from __future__ import annotations
@@ -11,6 +13,7 @@ import torch
 
 from hbaezoo.eval.context import EvalContext
 from hbaezoo.eval.fid import fid_from_features
+from hbaezoo.eval.floors import fid_floor
 from hbaezoo.registry import METRICS
 
 
@@ -19,7 +22,8 @@ def fid_recon(ctx: EvalContext) -> dict[str, float]:
     """FID of one stochastic reconstruction per test image against the test images."""
     recon = ctx.features("recon", ctx.reconstructions())
     real = ctx.reference_features()
-    return {"fid": fid_from_features(recon, real), "n_recon": float(len(recon)), "n_real": float(len(real))}
+    return {"fid": fid_from_features(recon, real), "real_floor": fid_floor(ctx), "n_recon": float(len(recon)),
+            "n_real": float(len(real))}
 
 
 @METRICS.register("fid_gen")
@@ -27,7 +31,8 @@ def fid_gen(ctx: EvalContext) -> dict[str, float]:
     """FID of n unconditional samples (one per prior code) against the test images."""
     fake = ctx.features("samples", ctx.samples())
     real = ctx.reference_features()
-    return {"fid": fid_from_features(fake, real), "n_samples": float(len(fake)), "n_real": float(len(real))}
+    return {"fid": fid_from_features(fake, real), "real_floor": fid_floor(ctx), "n_samples": float(len(fake)),
+            "n_real": float(len(real))}
 
 
 def pixel_mse(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
