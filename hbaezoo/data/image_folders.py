@@ -1,4 +1,4 @@
-"""Image folders on disk: finding the root, listing, decoding that survives bad files (checked by data/file_checks.py).
+"""Image folders on disk: finding the root, decoding that survives bad files (listed by data/folder_listing.py, checked by data/file_checks.py).
 
 Shared by the folder datasets of hbaezoo.data.folders (CelebA, VGGFace2, ShapeNet renders).
 A `FolderDataset` holds relative paths as one numpy bytes array, not a Python list: 3.3M
@@ -8,7 +8,6 @@ their reference counts change.
 
 from __future__ import annotations
 
-import hashlib
 import os
 import tempfile
 import warnings
@@ -19,13 +18,12 @@ from pathlib import Path
 import numpy as np
 import torch
 from PIL import Image
-from torchvision.transforms.v2 import functional as TF
 
 from hbaezoo.data.base import ImageDataset, to_float
 from hbaezoo.data.file_checks import MAX_PIXELS, check_files
+from hbaezoo.data.folder_listing import image_extensions
 from hbaezoo.errors import DataError
 
-IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png")
 DATA_ENV = "HBAEZOO_DATA"
 MAX_TRIES = 32  # replacement candidates tried before a decode failure becomes an error
 
@@ -60,7 +58,7 @@ def resolve_root(name: str, root: str | os.PathLike | None, layout: str) -> Path
 
 def no_images_error(name: str, layout: str, where: str | Path, others: Counter) -> DataError:
     """The folder exists but holds no images: say what it holds instead."""
-    exts = "/".join(IMAGE_EXTENSIONS)
+    exts = "/".join(image_extensions())
     if not others:
         return layout_error(name, layout, f"found no {exts} images in {where}, and no other files either")
     kinds = ", ".join(f"{n} {ext or '(no extension)'}" for ext, n in others.most_common(6))
@@ -71,62 +69,20 @@ def no_images_error(name: str, layout: str, where: str | Path, others: Counter) 
     )
 
 
-# -- listing: os.scandir only, no stat, no PIL ---------------------------------------------------
-def scan_dir(folder: Path, extensions: Sequence[str] = IMAGE_EXTENSIONS) -> tuple[list[str], Counter]:
-    """Sorted image file names directly in `folder`, and a count of other files by extension.
-
-    Hidden files (".DS_Store", macOS "._x.jpg" resource forks) are ignored.
-    """
-    names, others = [], Counter()
-    with os.scandir(folder) as entries:
-        for entry in entries:
-            if entry.name.startswith("."):
-                continue
-            if not _is(entry, "file"):
-                if entry.is_symlink() and not _is(entry, "dir"):
-                    others["(broken or looping link)"] += 1
-                continue
-            ext = os.path.splitext(entry.name)[1].lower()
-            if ext in extensions:
-                names.append(entry.name)
-            else:
-                others[ext] += 1
-    return sorted(names), others
-
-
-def subdirs(folder: Path) -> list[str]:
-    """Sorted names of the non-hidden folders directly in `folder`."""
-    with os.scandir(folder) as entries:
-        return sorted(e.name for e in entries if not e.name.startswith(".") and _is(e, "dir"))
-
-
-def _is(entry: os.DirEntry, kind: str) -> bool:
-    """entry.is_file() / is_dir(), False for a link that loops or dangles (those raise ELOOP)."""
-    try:
-        return entry.is_file() if kind == "file" else entry.is_dir()
-    except OSError:
-        return False
-
-
 def check_choice(name: str, param: str, value, choices: Sequence) -> None:
     if value not in choices:
         raise DataError(f"datasets.{name}.{param} must be one of {', '.join(map(repr, choices))}; got {value!r}.")
 
 
-def hash_fraction(key: str) -> float:
-    """A stable pseudo-random number in [0, 1) for a name (same on every machine and Python)."""
-    return int(hashlib.sha1(key.encode("utf-8", "surrogateescape")).hexdigest()[:12], 16) / 16**12
+def on_white(image: Image.Image) -> Image.Image:
+    """RGB, transparent pixels composited on white (converting RGBA to RGB would keep whatever
+    colour the transparent pixels hold, often black)."""
+    if image.mode in ("RGBA", "LA", "PA") or "transparency" in image.info:
+        rgba = image.convert("RGBA")
+        return Image.alpha_composite(Image.new("RGBA", rgba.size, (255, 255, 255, 255)), rgba).convert("RGB")
+    return image.convert("RGB")
 
 
-def paths_array(folder: str, names: Sequence[str]) -> np.ndarray:
-    """Relative paths '<folder>/<name>' (or '<name>' when folder is '') as a numpy bytes array.
-
-    fsencode: names that are not UTF-8 on disk (Latin-1 folders) keep their exact bytes."""
-    prefix = f"{folder}/" if folder else ""
-    return np.array([os.fsencode(prefix + n) for n in names], dtype=np.bytes_)
-
-
-# -- the cheap check at construction -------------------------------------------------------------
 # -- the dataset ---------------------------------------------------------------------------------
 def write_example_image(path: Path, rng: np.random.Generator, size: int, alpha: bool = False) -> None:
     """Random noise, RGB (JPEG) or RGBA with a transparent border (PNG)."""
@@ -237,7 +193,7 @@ class FolderDataset(ImageDataset):
             # pixels outside the crop bleed into its border.
             box = tuple(round(v) for v in (left, top, right, bottom))
             out = self.to_rgb(im).crop(box).resize((r, r), Image.Resampling.BICUBIC)
-        return TF.pil_to_tensor(out)
+        return torch.from_numpy(np.array(out, dtype=np.uint8)).permute(2, 0, 1).contiguous()
 
     @property
     def decode_failures(self) -> int:
