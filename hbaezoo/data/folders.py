@@ -159,6 +159,7 @@ class CelebA(FolderDataset):
             n_test = max(1, round(len(names) * test_fraction))
             keep = [(i >= len(names) - n_test) == (split == "test") for i in range(len(names))]
             how = f"last {n_test} files by name are the test split"
+        self.split_rule = how
         mask = np.array(keep, dtype=bool)
         if not mask.any():
             raise _empty_split(self.NAME, split, root, how)
@@ -239,14 +240,15 @@ or, with the official split:
             official, identities = True, [f"{split}/{d}" for d in subdirs(root / split)]
         else:
             official, identities = False, [d for d in folders if by_hash(d, test_fraction) == (split == "test")]
+        self.split_rule = ("the official train/ and test/ folders" if official
+                           else f"identities split by hash, test_fraction={test_fraction}")
         listing = list_folders(root, identities)
         if not len(listing):
             others = listing.others
             if not official:  # split by hash: look at every identity to tell an empty split from no images
                 everyone = list_folders(root, folders)
                 if len(everyone):
-                    how = f"identities split by hash, test_fraction={test_fraction}"
-                    raise _empty_split(self.NAME, split, root, how)
+                    raise _empty_split(self.NAME, split, root, self.split_rule)
                 others = everyone.others
             where = root / split if official else root
             raise no_images_error(self.NAME, self.LAYOUT, f"the identity folders of {where}", others)
@@ -331,12 +333,13 @@ class ShapeNet(FolderDataset):
         if not objects:
             raise layout_error(self.NAME, self.LAYOUT, f"the category folders in {root} hold no object folders")
         chosen = [o for o in objects if by_hash(o.split("/")[1], test_fraction) == (split == "test")]
+        self.split_rule = f"objects split by hash, test_fraction={test_fraction}"
         listing = list_folders(root, chosen, inner="rendering")
         if not len(listing):
             # Look at every object to tell an empty split from no images at all.
             everything = list_folders(root, objects, inner="rendering")
             if len(everything):
-                raise _empty_split(self.NAME, split, root, f"objects split by hash, test_fraction={test_fraction}")
+                raise _empty_split(self.NAME, split, root, self.split_rule)
             raise no_images_error(self.NAME, self.LAYOUT, f"the object folders of {root}", everything.others)
         category = {name: i for i, name in enumerate(folders)}
         per_object = torch.tensor([category[f.split("/")[0]] for f in listing.folders])

@@ -29,9 +29,16 @@ MAX_TRIES = 32  # replacement candidates tried before a decode failure becomes a
 
 
 # -- where the data is, and what to say when it is not there ------------------------------------
-def layout_error(name: str, layout: str, problem: str) -> DataError:
-    """A DataError that says what is wrong, the layout expected, and how to point at the folder."""
+def layout_error(name: str, layout: str, problem: str, *, yours: bool = False) -> DataError:
+    """A DataError that says what is wrong, the layout expected, and how to point at the folder.
+
+    yours: the data is the user's own images (no public data set to fetch, no $HBAEZOO_DATA default)."""
     tree = "\n".join("    " + line for line in layout.strip("\n").splitlines())
+    if yours:
+        return DataError(
+            f"datasets.{name}: {problem}.\nLay your images out as\n{tree}\nthen point at the folder with\n"
+            f"    -b \"datasets.{name}.root = '/path/to/images'\""
+        )
     return DataError(
         f"datasets.{name}: {problem}.\n"
         f"hbaezoo never downloads data sets: get {name} yourself and lay it out as\n{tree}\n"
@@ -56,16 +63,17 @@ def resolve_root(name: str, root: str | os.PathLike | None, layout: str) -> Path
     return path
 
 
-def no_images_error(name: str, layout: str, where: str | Path, others: Counter) -> DataError:
+def no_images_error(name: str, layout: str, where: str | Path, others: Counter, *, yours: bool = False) -> DataError:
     """The folder exists but holds no images: say what it holds instead."""
     exts = "/".join(image_extensions())
     if not others:
-        return layout_error(name, layout, f"found no {exts} images in {where}, and no other files either")
+        return layout_error(name, layout, f"found no {exts} images in {where}, and no other files either", yours=yours)
     kinds = ", ".join(f"{n} {ext or '(no extension)'}" for ext, n in others.most_common(6))
     unpack = " (unpack the archives first)" if any(e in others for e in (".zip", ".tar", ".tgz", ".gz")) else ""
     return layout_error(
         name, layout,
         f"found no {exts} images in {where}, only {sum(others.values())} files of other types: {kinds}{unpack}",
+        yours=yours,
     )
 
 
@@ -128,6 +136,7 @@ class FolderDataset(ImageDataset):
     LAYOUT = ""
     EXAMPLE_VERSION = 2  # bump when an example layout changes: stale copies stay in the temp folder
     crop_fraction = 1.0
+    split_rule: str | dict | None = None  # how the train/test split was made, as data.json records it
     TEST_KWARGS = _ExampleKwargs(resolution=16)
 
     def _setup(self, root: Path, rel: np.ndarray, labels: torch.Tensor, group_ids: torch.Tensor, *,
@@ -249,4 +258,5 @@ class FolderDataset(ImageDataset):
         )
 
     def describe(self) -> dict:
-        return {**super().describe(), "root": self.root, "skipped": len(self.skipped)}
+        out = {**super().describe(), "root": self.root, "skipped": len(self.skipped)}
+        return {**out, "split": self.split_rule} if self.split_rule is not None else out

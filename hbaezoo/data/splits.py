@@ -14,6 +14,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Sequence
 
+import numpy as np
 import torch
 
 SPLITS = ("train", "test")
@@ -38,12 +39,18 @@ def held_out_count(n: int, test_fraction: float) -> int:
 def within_units(keys: Sequence[str], units: torch.Tensor, test_fraction: float) -> torch.Tensor:
     """BoolTensor [M]: which items are held out.
 
-    keys: a name per item (its path relative to the root); units: LongTensor [M], the unit
+    keys: a name per item (its path relative to the root); units: LongTensor [M] >= 0, the unit
     (class) of each item. Items are ranked within their unit by the hash of their name.
     """
-    test = torch.zeros(len(keys), dtype=torch.bool)
-    for unit in units.unique().tolist():
-        members = (units == unit).nonzero().squeeze(1).tolist()
-        ranked = sorted(members, key=lambda i: (hash_fraction(keys[i]), keys[i]))
-        test[ranked[: held_out_count(len(members), test_fraction)]] = True
-    return test
+    if len(keys) == 0:
+        return torch.zeros(0, dtype=torch.bool)
+    hashes = np.array([hash_fraction(k) for k in keys])
+    unit = units.numpy()
+    order = np.lexsort((hashes, unit))  # by unit, then by hash within it
+    counts = np.bincount(unit)
+    starts = np.concatenate(([0], np.cumsum(counts)[:-1]))
+    rank = np.arange(len(keys)) - starts[unit[order]]
+    n_test = np.array([held_out_count(int(n), test_fraction) for n in counts])
+    test = np.zeros(len(keys), dtype=bool)
+    test[order] = rank < n_test[unit[order]]
+    return torch.from_numpy(test)
