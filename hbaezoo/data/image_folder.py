@@ -103,8 +103,9 @@ or <root>/*.png without labels; with sets = 'subfolder', one more level:
             raise self._empty_test(root, classes, sets)
         groups = {"none": torch.arange(len(listing)), "class": file_class, "subfolder": listing.folder}[sets]
         mask = test if split == "test" else ~test
-        self._setup(root, listing.rel[mask.numpy()], file_class[mask] if classes else torch.zeros(int(mask.sum()), dtype=torch.long),
-                    groups[mask], resolution=resolution, verify=verify, class_names=classes)
+        labels = file_class if classes else torch.zeros(len(listing), dtype=torch.long)
+        self._setup(root, listing.rel[mask.numpy()], labels[mask], groups[mask], resolution=resolution, verify=verify,
+                    class_names=classes)
 
     # -- finding the layout --
     def _root(self, root) -> Path:
@@ -123,8 +124,9 @@ or <root>/*.png without labels; with sets = 'subfolder', one more level:
         top = subdirs(root)
         below = list_folders(root, top, recursive=True)
         if flat and len(below):
-            raise self._error(f"{root} holds {len(flat)} images directly and more in the folders {_names(below.folders)}; "
-                              f"put all of them in class folders, or all directly in one folder (no labels)")
+            raise self._error(f"{root} holds {len(flat)} images directly and more in the folders "
+                              f"{_names(below.folders)}; put all of them in class folders, or all directly in one "
+                              f"folder (no labels)")
         if not flat and not len(below):
             raise no_images_error(self.NAME, self.LAYOUT, root, flat_others + below.others, yours=True)
         if flat:
@@ -164,7 +166,8 @@ or <root>/*.png without labels; with sets = 'subfolder', one more level:
             held = torch.zeros(len(listing.folders), dtype=torch.bool).index_fill_(
                 0, listing.folder[test].unique(), True)
             rule.update(train_sets=int((~held).sum()), test_sets=int(held.sum()))
-        single = [c for c, n in zip(classes or ["(the folder)"], per_unit.tolist()) if held_out_count(n, test_fraction) == 0]
+        names = classes or ["(the folder)"]
+        single = [c for c, n in zip(names, per_unit.tolist()) if held_out_count(n, test_fraction) == 0]
         if single:
             rule["train_only"] = f"{len(single)} {unit}(s) with a single {item}, kept in train: {_names(single)}"
         if listing.empty:

@@ -1,6 +1,8 @@
-"""Image folders on disk: finding the root, decoding that survives bad files (listed by data/folder_listing.py, checked by data/file_checks.py).
+"""Image folders on disk: finding the root, decoding that survives bad files.
 
-Shared by the folder datasets of hbaezoo.data.folders (CelebA, VGGFace2, ShapeNet renders).
+Files are listed by data/folder_listing.py and checked by data/file_checks.py.
+
+Shared by the folder datasets (CelebA, VGGFace2, ShapeNet renders, your own images: datasets.image_folder).
 A `FolderDataset` holds relative paths as one numpy bytes array, not a Python list: 3.3M
 str objects cost ~250 MB and are copied page by page into every DataLoader worker as
 their reference counts change.
