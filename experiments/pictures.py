@@ -33,7 +33,6 @@ def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--root", default="runs/ablation")
     args = ap.parse_args(argv)
-    import hbaezoo  # noqa: F401  (registers the samplers)
     from hbaezoo.sampling import sample_to_file
 
     for run, mode, name, n, steps in PICTURES:

@@ -3,14 +3,19 @@
 The registries live in the submodule `hbaezoo.registry` (`import hbaezoo.registry as reg`,
 `from hbaezoo.registry import POOLERS`, `reg.registry("poolers")`); no attribute of this
 package may share a submodule's name, or `import hbaezoo.x as m` would give the attribute.
+Importing the package is cheap: a kind's core parts are imported the first time its
+registry is asked (`POOLERS.names()`), or all at once by `hbaezoo.registry.load_core()`.
 """
 
-__version__ = "0.1.0"
+from importlib.metadata import PackageNotFoundError, version
 
 import hbaezoo.gin_import  # noqa: F401  (first: says clearly if gin-config is missing or shadowed)
-from hbaezoo import components, data, models, sampling  # noqa: F401  (import registers the core parts)
-from hbaezoo import eval as _eval  # noqa: F401  (registers metrics and feature extractors)
 from hbaezoo.plugins import load_plugins
 from hbaezoo.registry import REGISTRIES
+
+try:
+    __version__ = version("hbaezoo")
+except PackageNotFoundError:  # run from a source tree that was never installed
+    __version__ = "0+unknown"
 
 __all__ = ["REGISTRIES", "__version__", "load_plugins"]

@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import errno
 import inspect
+import json
 import sys
 from pathlib import Path
 
@@ -45,7 +46,18 @@ def printable(text: str) -> str:
 
 
 class _Parser(argparse.ArgumentParser):
-    """argparse that exits with status 2 and a hint, printed through rich."""
+    """argparse that exits with status 2 and a hint, printed through rich.
+
+    `details`, when set, is called for the description only when help is shown: listing the
+    registered modes or metrics imports them, which `hbaezoo --help` must not pay for.
+    """
+
+    details = None
+
+    def format_help(self) -> str:
+        if self.details is not None:
+            self.description, self.details = self.details(), None
+        return super().format_help()
 
     def error(self, message: str):
         err_console.print(f"[red]error:[/] {escape(message)}\n{escape(self.format_usage().strip())}\nTry `{self.prog} --help`.",
@@ -78,12 +90,17 @@ def cmd_run(args) -> int:
     return 0
 
 
-def _format_default(value) -> str:
+def _default(value) -> str | None:
+    """A parameter's default as text, None when it is required."""
     import gin
 
     if value is inspect.Parameter.empty or value is gin.REQUIRED:
-        return "[red]required[/]"
-    return escape(getattr(value, "__name__", None) or repr(value))
+        return None
+    return getattr(value, "__name__", None) or repr(value)
+
+
+def _parameters(part) -> dict[str, str | None]:
+    return {n: _default(d) for n, d in part.parameters().items() if n not in ("image_shape", "num_classes")}
 
 
 def cmd_list(args) -> int:
@@ -92,15 +109,26 @@ def cmd_list(args) -> int:
 
     load_plugins(args.plugin)
     kinds = [registry(args.kind)] if args.kind else list(REGISTRIES.values())
-    for reg in kinds:
-        table = Table(title=f"{reg.kind}  [dim]({reg.doc})[/]", title_justify="left", show_lines=False)
-        for column in ("name", "from", "what", "parameters"):
-            table.add_column(column, overflow="fold")
-        for part in reg.parts():
-            params = ", ".join(f"{escape(n)}={_format_default(d)}" for n, d in part.parameters().items()
-                               if n not in ("image_shape", "num_classes"))
-            table.add_row(*(escape(cell) for cell in (part.gin_name, part.source, part.summary)), params)
-        console.print(table)
+    if args.json:
+        rows = [{"kind": reg.kind, "name": part.name, "gin_name": part.gin_name, "source": part.source,
+                 "summary": part.summary, "parameters": _parameters(part)} for reg in kinds for part in reg.parts()]
+        sys.stdout.write(json.dumps(rows, indent=1) + "\n")
+    elif not console.is_terminal:
+        # Piped or redirected: one part per line, tab-separated, never wrapped (grep and cut see whole names).
+        for reg in kinds:
+            for part in reg.parts():
+                params = ", ".join(f"{n}={'required' if d is None else d}" for n, d in _parameters(part).items())
+                sys.stdout.write(printable(f"{part.gin_name}\t{part.source}\t{part.summary}\t{params}") + "\n")
+    else:
+        for reg in kinds:
+            table = Table(title=f"{reg.kind}  [dim]({reg.doc})[/]", title_justify="left", show_lines=False)
+            for column in ("name", "from", "what", "parameters"):
+                table.add_column(column, overflow="fold")
+            for part in reg.parts():
+                params = ", ".join(f"{escape(n)}={'[red]required[/]' if d is None else escape(d)}"
+                                   for n, d in _parameters(part).items())
+                table.add_row(*(escape(cell) for cell in (part.gin_name, part.source, part.summary)), params)
+            console.print(table)
     for name, error in REPORT.failed.items():
         err_console.print(f"[yellow]plugin {escape(name)} failed to load:[/] {escape(error)}", highlight=False)
     return 0
@@ -124,10 +152,38 @@ def cmd_new_plugin(args) -> int:
     return 0
 
 
+def registered(kind: str, what: str, *, dashes: bool = False):
+    """argparse type: a registered name of `kind`, checked only when given (the check imports the
+    parts). dashes: the names are shown with '-' for '_', and either is accepted."""
+
+    def check(value: str) -> str:
+        from hbaezoo.registry import registry
+
+        name = value.replace("-", "_") if dashes else value
+        names = registry(kind).names()
+        if name not in names:
+            shown = [n.replace("_", "-") for n in names] if dashes else names
+            raise argparse.ArgumentTypeError(f"no {what} {value!r}; choose from {', '.join(shown)}")
+        return name
+
+    return check
+
+
+def package_version() -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("hbaezoo")
+    except PackageNotFoundError:
+        return "0+unknown (not installed)"
+
+
 def build_parser() -> argparse.ArgumentParser:
-    from hbaezoo.registry import REGISTRIES, SAMPLERS
+    """The `hbaezoo` parser. It imports no part: lists of modes and metrics are read when asked for."""
+    from hbaezoo.registry import REGISTRIES
 
     parser = _Parser(prog="hbaezoo", description="Hierarchical Bayes Autoencoders and their control models.")
+    parser.add_argument("--version", action="version", version=f"hbaezoo {package_version()}")
     parser.add_argument("--debug", action="store_true", help="show tracebacks for user errors")
     sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
 
@@ -154,15 +210,22 @@ def build_parser() -> argparse.ArgumentParser:
 
     lst = sub.add_parser("list", help="list registered parts", description="List registered parts by kind.")
     lst.add_argument("kind", nargs="?", help=f"one of: {', '.join(REGISTRIES)}")
+    lst.add_argument("--json", action="store_true", help="print the parts as JSON (name, source, summary, parameters)")
     plugin_arg(lst)
     lst.set_defaults(func=cmd_list)
 
-    smp = sub.add_parser("sample", help="write a grid of samples from a trained run",
-                         description="Sample from a run directory. Modes: " + ", ".join(
-                             f"{p.name} ({p.summary})" for p in SAMPLERS.parts()))
+    smp = sub.add_parser("sample", help="write a grid of samples from a trained run")
+
+    def sample_details() -> str:
+        from hbaezoo.registry import SAMPLERS
+
+        return "Sample from a run directory. Modes: " + ", ".join(
+            f"{p.name.replace('_', '-')} ({p.summary})" for p in SAMPLERS.parts())
+
+    smp.details = sample_details
     smp.add_argument("run_dir")
-    smp.add_argument("--mode", required=True, type=lambda m: m.replace("-", "_"),
-                     choices=SAMPLERS.names(), help="|".join(n.replace("_", "-") for n in SAMPLERS.names()))
+    smp.add_argument("--mode", required=True, type=registered("samplers", "sampling mode", dashes=True), metavar="MODE",
+                     help="an inference mode (listed above; `hbaezoo list samplers`)")
     smp.add_argument("--n", type=positive_int, default=8, help="inputs / codes / sets (default 8)")
     smp.add_argument("--steps", type=positive_int, default=6, help="Markov chain length (default 6)")
     smp.add_argument("--given", type=positive_int, help="set-complete: views of each test set shown to the model "
@@ -192,7 +255,7 @@ def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     debug = "--debug" in argv
     try:
-        import hbaezoo  # noqa: F401  (registers the core parts)
+        import hbaezoo  # noqa: F401  (checks gin-config; parts are imported when a command asks for them)
 
         parser = build_parser()
         args = parser.parse_args(argv)

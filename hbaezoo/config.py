@@ -15,7 +15,7 @@ import gin.config_parser
 
 from hbaezoo.errors import ConfigError
 from hbaezoo.paths import read_run_file
-from hbaezoo.registry import suggest
+from hbaezoo.registry import load_core, suggest
 from hbaezoo.signatures import parameters
 
 
@@ -108,6 +108,7 @@ def parse(config_files: list[str | Path] = (), bindings: list[str] = ()) -> list
     file is read once, so what config.gin records is what was parsed.
     """
     gin.clear_config()
+    load_core()  # a recipe may name a part of any kind
     texts = []
     for path in config_files:
         pieces = recipe_pieces(path)
@@ -293,6 +294,7 @@ def parse_loaded(path: Path, *, trusted_modules: set[str], trust: bool = False) 
     in `trusted_modules` (installed hbaezoo plugins the run recorded, and --plugin modules).
     """
     gin.clear_config()
+    load_core()
     if not trust:
         read_run_file(path)  # a regular file, not a link to a device or outside the run
     text = read_recipe(path)

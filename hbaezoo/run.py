@@ -185,6 +185,12 @@ def _report_data(dataset, stats: dict, run_dir: Path) -> None:
     if stats:
         line += (f" in {stats['groups']} groups; {stats['groups_smaller_than_set_size']} smaller than the set size "
                  f"({stats['small_groups_policy']}: {'drawn with replacement' if stats['small_groups_policy'] == 'replace' else 'never drawn'})")
+    split = dataset.describe().get("split")
+    if isinstance(split, dict):  # the dataset says how it held out its test split (datasets.image_folder)
+        line += f"; test split: {split['test_images']} images, {split['rule']}"
+        line += f"; {split['train_only']}" if "train_only" in split else ""
+    elif split:
+        line += f"; test split: {split}"
     if dataset.skipped:
         line += f"; {len(dataset.skipped)} unusable files skipped: unreadable or too large (listed in {run_dir / 'skipped_files.txt'})"
     err_console.print(escape(line), highlight=False)

@@ -10,10 +10,9 @@ from pathlib import Path
 
 import torch
 from einops import rearrange
-from torchvision.utils import save_image
 
 from hbaezoo.data.batches import BatchPlan, batches
-from hbaezoo.errors import ConfigError
+from hbaezoo.errors import ConfigError, DataError
 from hbaezoo.models.base import Model, as_set
 from hbaezoo.paths import check_output_file
 from hbaezoo.registry import SAMPLERS
@@ -24,6 +23,8 @@ MAX_GRID = 1024  # rows or columns of one PNG; more is a typo, and would not fit
 
 def save_grid(grid: torch.Tensor, path: Path) -> None:
     """Grid [rows, cols, C, H, W] in [-1, 1] -> PNG with 2-px light borders."""
+    from torchvision.utils import save_image  # a second to import: only when a grid is written
+
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     rows, cols = grid.shape[:2]
@@ -128,6 +129,10 @@ class SetGeneration:
 def held_out_inputs(dataset_factory, data: dict, n: int, sets: bool, seed: int) -> torch.Tensor:
     """n held-out images [n, C, H, W] or sets [n, K, C, H, W] (K as in training, 8 if unset)."""
     dataset = dataset_factory(split="test")
+    if len(dataset) == 0:
+        raise DataError(f"the test split of the run's dataset is empty, and this mode draws held-out "
+                        f"{'sets' if sets else 'images'} from it; use a mode that needs no data (uncond, set-uncond), "
+                        f"or give the dataset a test split (e.g. a larger test_fraction).")
     set_size = (data.get("set_size") or 8) if sets else None
     plan = BatchPlan(dataset.group_ids, batch_size=n, set_size=set_size, seed=seed)
     return next(batches(dataset, plan, start=0, stop=1))["x"]

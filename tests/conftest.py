@@ -5,9 +5,10 @@ import pytest
 # Tests never render into the user's cache; one session-wide folder is reused across tests.
 os.environ.setdefault("XDG_CACHE_HOME", os.path.join(os.path.dirname(__file__), "..", ".pytest_cache", "xdg"))
 
-import hbaezoo  # noqa: F401  (registers core parts)
 from hbaezoo.plugins import load_plugins
+from hbaezoo.registry import load_core
 
+load_core()  # every core part, as a parsed recipe sees them (import hbaezoo no longer imports them)
 load_plugins()
 
 REPO = os.path.abspath(os.path.join(os.path.dirname(__file__), ".."))

@@ -1,3 +1,3 @@
 """Datasets; importing this package registers them."""
 
-from hbaezoo.data import folders, shapes  # noqa: F401  (import registers the datasets)
+from hbaezoo.data import folders, image_folder, shapes  # noqa: F401  (import registers the datasets)

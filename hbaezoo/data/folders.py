@@ -6,34 +6,32 @@
 
 `root` defaults to $HBAEZOO_DATA/<name>. Each image comes out as float [3, R, R] in [-1, 1].
 Splits are deterministic and disjoint by group (identity, object) wherever groups span
-several images. Listing, checks and robust decoding live in hbaezoo.data.image_folders.
+several images. Each is a layout over the shared scanner (data/folder_listing.py), checks
+(data/file_checks.py) and robust decoding (data/image_folders.py); your own images are
+datasets.image_folder (data/image_folder.py).
 """
 
 from __future__ import annotations
 
-from collections import Counter
 from pathlib import Path
 
 import numpy as np
 import torch
 from PIL import Image
 
+from hbaezoo.data.folder_listing import list_folders, paths_array, scan_dir, subdirs
 from hbaezoo.data.image_folders import (
     FolderDataset,
     check_choice,
-    hash_fraction,
     layout_error,
     no_images_error,
-    paths_array,
+    on_white,
     resolve_root,
-    scan_dir,
-    subdirs,
     write_example_image,
 )
+from hbaezoo.data.splits import SPLITS, by_hash
 from hbaezoo.errors import DataError
 from hbaezoo.registry import DATASETS
-
-SPLITS = ("train", "test")
 
 
 def _check_common(name: str, split: str, test_fraction: float) -> None:
@@ -42,12 +40,12 @@ def _check_common(name: str, split: str, test_fraction: float) -> None:
         raise DataError(f"datasets.{name}.test_fraction must lie in (0, 1), got {test_fraction}.")
 
 
-def _is_test(key: str, test_fraction: float) -> bool:
-    return hash_fraction(key) >= 1 - test_fraction
-
-
 def _empty_split(name: str, split: str, root: Path, how: str) -> DataError:
-    return DataError(f"datasets.{name}: the '{split}' split of {root} is empty ({how}).")
+    return DataError(
+        f"datasets.{name}: the '{split}' split of {root} is empty ({how}). With few groups, raise or lower "
+        f"test_fraction; for a folder of your own images, datasets.image_folder splits within every class "
+        f"instead (see README, \"Your own images\")."
+    )
 
 
 def _example_names(groups: int, pattern: str, test_fraction: float) -> list[str]:
@@ -57,7 +55,7 @@ def _example_names(groups: int, pattern: str, test_fraction: float) -> list[str]
     while len(names) < groups:
         i += 1
         name = pattern.format(i)
-        if _is_test(name, test_fraction) == (len(names) == groups - 1):
+        if by_hash(name, test_fraction) == (len(names) == groups - 1):
             names.append(name)
     return names
 
@@ -155,12 +153,13 @@ class CelebA(FolderDataset):
             skipped = [(str(images_dir / n), "not in list_eval_partition.txt") for n in names if n not in partition]
             how = f"list_eval_partition.txt, valid_split={valid_split!r}"
         elif identity is not None:
-            keep = [_is_test(str(g), test_fraction) == (split == "test") for g in group]
+            keep = [by_hash(str(g), test_fraction) == (split == "test") for g in group]
             how = f"identities split by hash, test_fraction={test_fraction}"
         else:
             n_test = max(1, round(len(names) * test_fraction))
             keep = [(i >= len(names) - n_test) == (split == "test") for i in range(len(names))]
             how = f"last {n_test} files by name are the test split"
+        self.split_rule = how
         mask = np.array(keep, dtype=bool)
         if not mask.any():
             raise _empty_split(self.NAME, split, root, how)
@@ -232,39 +231,31 @@ or, with the official split:
         if not folders:
             names, others = scan_dir(root)
             if names:
-                raise layout_error(self.NAME, self.LAYOUT, f"{root} holds {len(names)} images but no identity folders")
+                raise layout_error(self.NAME, self.LAYOUT, f"{root} holds {len(names)} images but no identity folders (for a folder of "
+                                   f"your own images, use datasets.image_folder)")
             raise no_images_error(self.NAME, self.LAYOUT, root, others)
         if "train" in folders or "test" in folders:
             if not (root / split).is_dir():
                 raise layout_error(self.NAME, self.LAYOUT, f"{root} has the official split folders but no {split}/")
-            base, prefix, identities = root / split, f"{split}/", subdirs(root / split)
+            official, identities = True, [f"{split}/{d}" for d in subdirs(root / split)]
         else:
-            base, prefix = root, ""
-            identities = [d for d in folders if _is_test(d, test_fraction) == (split == "test")]
-        chunks, kept, others = self._scan(base, prefix, identities)
-        if not kept:
-            if not prefix:  # split by hash: look at every identity to tell an empty split from no images
-                _, everyone, others = self._scan(root, "", folders)
-                if everyone:
-                    how = f"identities split by hash, test_fraction={test_fraction}"
-                    raise _empty_split(self.NAME, split, root, how)
-            raise no_images_error(self.NAME, self.LAYOUT, f"the identity folders of {base}", others)
-        counts = torch.tensor([len(c) for c in chunks])
-        labels = torch.repeat_interleave(torch.arange(len(kept)), counts)
-        self._setup(root, np.concatenate(chunks), labels, labels.clone(), resolution=resolution,
-                    verify=verify, class_names=kept)
-
-    @staticmethod
-    def _scan(base: Path, prefix: str, identities: list[str]) -> tuple[list[np.ndarray], list[str], Counter]:
-        """Relative paths per identity with images, those identities, and the other files seen."""
-        chunks, kept, others = [], [], Counter()
-        for ident in identities:
-            names, other = scan_dir(base / ident)
-            others += other
-            if names:  # an identity without images is not a class
-                chunks.append(paths_array(prefix + ident, names))
-                kept.append(ident)
-        return chunks, kept, others
+            official, identities = False, [d for d in folders if by_hash(d, test_fraction) == (split == "test")]
+        self.split_rule = ("the official train/ and test/ folders" if official
+                           else f"identities split by hash, test_fraction={test_fraction}")
+        listing = list_folders(root, identities)
+        if not len(listing):
+            others = listing.others
+            if not official:  # split by hash: look at every identity to tell an empty split from no images
+                everyone = list_folders(root, folders)
+                if len(everyone):
+                    raise _empty_split(self.NAME, split, root, self.split_rule)
+                others = everyone.others
+            where = root / split if official else root
+            raise no_images_error(self.NAME, self.LAYOUT, f"the identity folders of {where}", others)
+        # An identity without images is not a class: labels index the folders that hold images.
+        labels = listing.folder
+        self._setup(root, listing.rel, labels, labels.clone(), resolution=resolution, verify=verify,
+                    class_names=[f.rsplit("/", 1)[-1] for f in listing.folders])
 
     @classmethod
     def make_example(cls, root: Path, groups: int = 3, per_group: int = 3, size: int = 24, seed: int = 0,
@@ -338,50 +329,26 @@ class ShapeNet(FolderDataset):
             if names:
                 raise layout_error(self.NAME, self.LAYOUT, f"{root} holds {len(names)} images but no category folders")
             raise no_images_error(self.NAME, self.LAYOUT, root, others)
-        chunks, labels, others, objects = self._scan(root, folders, split, test_fraction)
-        if not chunks:
-            if objects == 0:
-                raise layout_error(self.NAME, self.LAYOUT, f"the category folders in {root} hold no object folders")
+        objects = [f"{category}/{obj}" for category in folders for obj in subdirs(root / category)]
+        if not objects:
+            raise layout_error(self.NAME, self.LAYOUT, f"the category folders in {root} hold no object folders")
+        chosen = [o for o in objects if by_hash(o.split("/")[1], test_fraction) == (split == "test")]
+        self.split_rule = f"objects split by hash, test_fraction={test_fraction}"
+        listing = list_folders(root, chosen, inner="rendering")
+        if not len(listing):
             # Look at every object to tell an empty split from no images at all.
-            everything, _, others, _ = self._scan(root, folders, None, test_fraction)
-            if everything:
-                raise _empty_split(self.NAME, split, root, f"objects split by hash, test_fraction={test_fraction}")
-            raise no_images_error(self.NAME, self.LAYOUT, f"the object folders of {root}", others)
-        counts = torch.tensor([len(c) for c in chunks])
-        self._setup(
-            root, np.concatenate(chunks),
-            torch.repeat_interleave(torch.tensor(labels), counts),
-            torch.repeat_interleave(torch.arange(len(counts)), counts),
-            resolution=resolution, verify=verify, class_names=[SYNSETS.get(f, f) for f in folders],
-        )
-
-    @staticmethod
-    def _scan(root: Path, folders: list[str], split: str | None, test_fraction: float):
-        """Relative paths per object of `split` (None: all) with images, their category indices,
-        the other files seen, and how many object folders there are."""
-        chunks, labels, others, objects = [], [], Counter(), 0
-        for label, category in enumerate(folders):
-            for obj in subdirs(root / category):
-                objects += 1
-                if split is not None and _is_test(obj, test_fraction) != (split == "test"):
-                    continue
-                sub = obj
-                names, other = scan_dir(root / category / obj)
-                if not names and (root / category / obj / "rendering").is_dir():
-                    sub = f"{obj}/rendering"
-                    names, other = scan_dir(root / category / sub)
-                others += other
-                if names:
-                    chunks.append(paths_array(f"{category}/{sub}", names))
-                    labels.append(label)
-        return chunks, labels, others, objects
+            everything = list_folders(root, objects, inner="rendering")
+            if len(everything):
+                raise _empty_split(self.NAME, split, root, self.split_rule)
+            raise no_images_error(self.NAME, self.LAYOUT, f"the object folders of {root}", everything.others)
+        category = {name: i for i, name in enumerate(folders)}
+        per_object = torch.tensor([category[f.split("/")[0]] for f in listing.folders])
+        self._setup(root, listing.rel, per_object[listing.folder], listing.folder, resolution=resolution,
+                    verify=verify, class_names=[SYNSETS.get(f, f) for f in folders])
 
     def to_rgb(self, image: Image.Image) -> Image.Image:
         """Composite on white: the renders' transparent background would otherwise decode as black."""
-        if image.mode in ("RGBA", "LA", "PA") or "transparency" in image.info:
-            rgba = image.convert("RGBA")
-            return Image.alpha_composite(Image.new("RGBA", rgba.size, (255, 255, 255, 255)), rgba).convert("RGB")
-        return image.convert("RGB")
+        return on_white(image)
 
     @classmethod
     def make_example(cls, root: Path, groups: int = 3, per_group: int = 3, size: int = 24, seed: int = 0) -> Path:

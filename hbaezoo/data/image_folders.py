@@ -1,6 +1,8 @@
-"""Image folders on disk: finding the root, listing, decoding that survives bad files (checked by data/file_checks.py).
+"""Image folders on disk: finding the root, decoding that survives bad files.
 
-Shared by the folder datasets of hbaezoo.data.folders (CelebA, VGGFace2, ShapeNet renders).
+Files are listed by data/folder_listing.py and checked by data/file_checks.py.
+
+Shared by the folder datasets (CelebA, VGGFace2, ShapeNet renders, your own images: datasets.image_folder).
 A `FolderDataset` holds relative paths as one numpy bytes array, not a Python list: 3.3M
 str objects cost ~250 MB and are copied page by page into every DataLoader worker as
 their reference counts change.
@@ -8,7 +10,6 @@ their reference counts change.
 
 from __future__ import annotations
 
-import hashlib
 import os
 import tempfile
 import warnings
@@ -19,21 +20,27 @@ from pathlib import Path
 import numpy as np
 import torch
 from PIL import Image
-from torchvision.transforms.v2 import functional as TF
 
 from hbaezoo.data.base import ImageDataset, to_float
 from hbaezoo.data.file_checks import MAX_PIXELS, check_files
+from hbaezoo.data.folder_listing import image_extensions
 from hbaezoo.errors import DataError
 
-IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png")
 DATA_ENV = "HBAEZOO_DATA"
 MAX_TRIES = 32  # replacement candidates tried before a decode failure becomes an error
 
 
 # -- where the data is, and what to say when it is not there ------------------------------------
-def layout_error(name: str, layout: str, problem: str) -> DataError:
-    """A DataError that says what is wrong, the layout expected, and how to point at the folder."""
+def layout_error(name: str, layout: str, problem: str, *, yours: bool = False) -> DataError:
+    """A DataError that says what is wrong, the layout expected, and how to point at the folder.
+
+    yours: the data is the user's own images (no public data set to fetch, no $HBAEZOO_DATA default)."""
     tree = "\n".join("    " + line for line in layout.strip("\n").splitlines())
+    if yours:
+        return DataError(
+            f"datasets.{name}: {problem}.\nLay your images out as\n{tree}\nthen point at the folder with\n"
+            f"    -b \"datasets.{name}.root = '/path/to/images'\""
+        )
     return DataError(
         f"datasets.{name}: {problem}.\n"
         f"hbaezoo never downloads data sets: get {name} yourself and lay it out as\n{tree}\n"
@@ -58,54 +65,18 @@ def resolve_root(name: str, root: str | os.PathLike | None, layout: str) -> Path
     return path
 
 
-def no_images_error(name: str, layout: str, where: str | Path, others: Counter) -> DataError:
+def no_images_error(name: str, layout: str, where: str | Path, others: Counter, *, yours: bool = False) -> DataError:
     """The folder exists but holds no images: say what it holds instead."""
-    exts = "/".join(IMAGE_EXTENSIONS)
+    exts = "/".join(image_extensions())
     if not others:
-        return layout_error(name, layout, f"found no {exts} images in {where}, and no other files either")
+        return layout_error(name, layout, f"found no {exts} images in {where}, and no other files either", yours=yours)
     kinds = ", ".join(f"{n} {ext or '(no extension)'}" for ext, n in others.most_common(6))
     unpack = " (unpack the archives first)" if any(e in others for e in (".zip", ".tar", ".tgz", ".gz")) else ""
     return layout_error(
         name, layout,
         f"found no {exts} images in {where}, only {sum(others.values())} files of other types: {kinds}{unpack}",
+        yours=yours,
     )
-
-
-# -- listing: os.scandir only, no stat, no PIL ---------------------------------------------------
-def scan_dir(folder: Path, extensions: Sequence[str] = IMAGE_EXTENSIONS) -> tuple[list[str], Counter]:
-    """Sorted image file names directly in `folder`, and a count of other files by extension.
-
-    Hidden files (".DS_Store", macOS "._x.jpg" resource forks) are ignored.
-    """
-    names, others = [], Counter()
-    with os.scandir(folder) as entries:
-        for entry in entries:
-            if entry.name.startswith("."):
-                continue
-            if not _is(entry, "file"):
-                if entry.is_symlink() and not _is(entry, "dir"):
-                    others["(broken or looping link)"] += 1
-                continue
-            ext = os.path.splitext(entry.name)[1].lower()
-            if ext in extensions:
-                names.append(entry.name)
-            else:
-                others[ext] += 1
-    return sorted(names), others
-
-
-def subdirs(folder: Path) -> list[str]:
-    """Sorted names of the non-hidden folders directly in `folder`."""
-    with os.scandir(folder) as entries:
-        return sorted(e.name for e in entries if not e.name.startswith(".") and _is(e, "dir"))
-
-
-def _is(entry: os.DirEntry, kind: str) -> bool:
-    """entry.is_file() / is_dir(), False for a link that loops or dangles (those raise ELOOP)."""
-    try:
-        return entry.is_file() if kind == "file" else entry.is_dir()
-    except OSError:
-        return False
 
 
 def check_choice(name: str, param: str, value, choices: Sequence) -> None:
@@ -113,20 +84,15 @@ def check_choice(name: str, param: str, value, choices: Sequence) -> None:
         raise DataError(f"datasets.{name}.{param} must be one of {', '.join(map(repr, choices))}; got {value!r}.")
 
 
-def hash_fraction(key: str) -> float:
-    """A stable pseudo-random number in [0, 1) for a name (same on every machine and Python)."""
-    return int(hashlib.sha1(key.encode("utf-8", "surrogateescape")).hexdigest()[:12], 16) / 16**12
+def on_white(image: Image.Image) -> Image.Image:
+    """RGB, transparent pixels composited on white (converting RGBA to RGB would keep whatever
+    colour the transparent pixels hold, often black)."""
+    if image.mode in ("RGBA", "LA", "PA") or "transparency" in image.info:
+        rgba = image.convert("RGBA")
+        return Image.alpha_composite(Image.new("RGBA", rgba.size, (255, 255, 255, 255)), rgba).convert("RGB")
+    return image.convert("RGB")
 
 
-def paths_array(folder: str, names: Sequence[str]) -> np.ndarray:
-    """Relative paths '<folder>/<name>' (or '<name>' when folder is '') as a numpy bytes array.
-
-    fsencode: names that are not UTF-8 on disk (Latin-1 folders) keep their exact bytes."""
-    prefix = f"{folder}/" if folder else ""
-    return np.array([os.fsencode(prefix + n) for n in names], dtype=np.bytes_)
-
-
-# -- the cheap check at construction -------------------------------------------------------------
 # -- the dataset ---------------------------------------------------------------------------------
 def write_example_image(path: Path, rng: np.random.Generator, size: int, alpha: bool = False) -> None:
     """Random noise, RGB (JPEG) or RGBA with a transparent border (PNG)."""
@@ -172,6 +138,7 @@ class FolderDataset(ImageDataset):
     LAYOUT = ""
     EXAMPLE_VERSION = 2  # bump when an example layout changes: stale copies stay in the temp folder
     crop_fraction = 1.0
+    split_rule: str | dict | None = None  # how the train/test split was made, as data.json records it
     TEST_KWARGS = _ExampleKwargs(resolution=16)
 
     def _setup(self, root: Path, rel: np.ndarray, labels: torch.Tensor, group_ids: torch.Tensor, *,
@@ -237,7 +204,7 @@ class FolderDataset(ImageDataset):
             # pixels outside the crop bleed into its border.
             box = tuple(round(v) for v in (left, top, right, bottom))
             out = self.to_rgb(im).crop(box).resize((r, r), Image.Resampling.BICUBIC)
-        return TF.pil_to_tensor(out)
+        return torch.from_numpy(np.array(out, dtype=np.uint8)).permute(2, 0, 1).contiguous()
 
     @property
     def decode_failures(self) -> int:
@@ -293,4 +260,5 @@ class FolderDataset(ImageDataset):
         )
 
     def describe(self) -> dict:
-        return {**super().describe(), "root": self.root, "skipped": len(self.skipped)}
+        out = {**super().describe(), "root": self.root, "skipped": len(self.skipped)}
+        return {**out, "split": self.split_rule} if self.split_rule is not None else out

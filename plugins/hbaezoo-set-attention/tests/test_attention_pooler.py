@@ -9,7 +9,6 @@ from hbaezoo_set_attention import AttentionPooler, usable_heads
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-import hbaezoo  # noqa: F401  (registers the core parts the gin test wires in)
 from hbaezoo import config
 from hbaezoo.errors import ConfigError
 from hbaezoo.registry import MODELS, POOLERS
