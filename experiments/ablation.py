@@ -109,6 +109,8 @@ GENERATION = {
     "gmm1": GMM + ["priors.gmm.components = 1"],
     "gmm_match05": GMM + match(0.5),
     "gmm_match1": GMM + match(1.0),
+    "gmm_match05_assign": GMM + match(0.5) + [M + "matching = 'assignment'"],
+    "gmm_match1_assign": GMM + match(1.0) + [M + "matching = 'assignment'"],
 }
 GEN_STEPS = 600
 VARIANTS.update({f"gen16/{name}": ("gin/set_hbae_shapes.gin", SCREEN + extra, GEN_STEPS)

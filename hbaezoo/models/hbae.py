@@ -17,6 +17,7 @@ Two optional generator-phase terms are measured there too: R on noisy draws
 from __future__ import annotations
 
 import gin
+import numpy as np
 import torch
 from einops import rearrange, repeat
 
@@ -26,6 +27,16 @@ from hbaezoo.models.base import Batch, Encodes, as_set, build
 from hbaezoo.registry import MODELS
 
 REGULARISED_PARTS = ("encoder", "generator")
+#: How `matched_penalty` pairs a set's elements with its draws: nearest both ways, or one to one.
+MATCHINGS = ("nearest", "assignment")
+
+
+def assignment(cost: torch.Tensor) -> torch.Tensor:
+    """The one-to-one pairing of least total cost per set: cost [B, K, K] -> draw of each element [B, K]."""
+    from scipy.optimize import linear_sum_assignment
+
+    pairs = [linear_sum_assignment(c)[1] for c in cost.detach().cpu().numpy()]
+    return torch.as_tensor(np.stack(pairs), device=cost.device, dtype=torch.long)
 
 
 @MODELS.register("hbae")
@@ -58,6 +69,7 @@ class HBAE(Encodes, ConditionalAdversarial):
         code_consistency: float = 0.0,
         regulariser_noise: float = 0.0,
         regulariser_match: float = 0.0,
+        matching: str = "nearest",
     ) -> None:
         super().__init__(
             image_shape=image_shape, num_classes=num_classes, cond_dim=z_dim, noise_dim=noise_dim,
@@ -81,6 +93,9 @@ class HBAE(Encodes, ConditionalAdversarial):
             raise ConfigError(f"{type(self).__name__}.regulariser_match must be in [0, 1] (the share of R on matched "
                               f"draws), got {regulariser_match!r}.")
         self.regulariser_match = regulariser_match
+        if matching not in MATCHINGS:
+            raise ConfigError(f"{type(self).__name__}.matching must be one of {MATCHINGS}, got {matching!r}.")
+        self.matching = matching
         unknown = sorted(set(self.regulariser_trains) - set(REGULARISED_PARTS))
         if unknown:
             raise ConfigError(
@@ -162,12 +177,16 @@ class HBAE(Encodes, ConditionalAdversarial):
         return penalty if m == 0.0 else (1 - m) * penalty + m * self.matched_penalty(x, z)
 
     def matched_penalty(self, x: torch.Tensor, z: torch.Tensor) -> torch.Tensor:
-        """R between a set x [B, K, C, H, W] and K draws G(z'|z) of its code, matched both ways (a Chamfer
-        distance): each element against its nearest draw, each draw against its nearest element.
+        """R between a set x [B, K, C, H, W] and K draws G(z'|z) of its code, paired by `matching`:
+
+        'nearest'     both ways (a Chamfer distance): each element against its nearest draw, each
+                      draw against its nearest element; several draws may copy one view.
+        'assignment'  one to one, the pairing of least total cost (the Hungarian algorithm,
+                      scipy's linear_sum_assignment), so the K draws must become K different views.
 
         A set's views differ, and one image G(0|z) can only be their average (a blob of the right
-        colour); matching lets each draw become one view, so the draws cover the set's views and
-        each stays a view of the object. The matching is by pixel L1 and carries no gradient.
+        colour); matching lets each draw become one view of the object. The pairing is by pixel
+        L1 and carries no gradient.
         """
         k = x.shape[1]
         draws = rearrange(self.generate(z, k), "(b k) c h w -> b k c h w", k=k)
@@ -177,6 +196,8 @@ class HBAE(Encodes, ConditionalAdversarial):
         def pick(sets: torch.Tensor, index: torch.Tensor) -> torch.Tensor:
             return torch.gather(sets, 1, index[:, :, None, None, None].expand_as(sets)).flatten(0, 1)
 
+        if self.matching == "assignment":
+            return self.regulariser(x.flatten(0, 1), pick(draws, assignment(cost)))
         covered = self.regulariser(x.flatten(0, 1), pick(draws, cost.argmin(2)))
         faithful = self.regulariser(pick(x, cost.argmin(1)), draws.flatten(0, 1))
         return 0.5 * (covered + faithful)

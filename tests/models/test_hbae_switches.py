@@ -130,13 +130,14 @@ def test_spectral_head_bounds_the_code_scale():
     assert ((plain(f).mean - plain.linear.bias).norm(dim=1) > f.norm(dim=1) * 1.05).any()
 
 
-def test_matched_draws_are_penalised_for_the_views_they_miss_not_for_their_order():
+@pytest.mark.parametrize("matching", ["nearest", "assignment"])
+def test_matched_draws_are_penalised_for_the_views_they_miss_not_for_their_order(matching):
     """R on matched draws: zero when the K draws are the set's K views in any order; positive when
     the draws all copy one view (the others go uncovered) although each draw is then a real view."""
     from einops import rearrange
 
     torch.manual_seed(0)
-    model = tiny_model(MODELS.get("set_hbae"), Sizes(), regulariser_match=1.0)
+    model = tiny_model(MODELS.get("set_hbae"), Sizes(), regulariser_match=1.0, matching=matching)
     x = torch.rand(2, 4, 3, 16, 16) * 2 - 1
     z = torch.zeros(2, model.z_dim)
     model.generate = lambda z, k: rearrange(x[:, torch.randperm(4)], "b k c h w -> (b k) c h w")
@@ -152,3 +153,34 @@ def test_matched_draws_are_penalised_for_the_views_they_miss_not_for_their_order
 def test_regulariser_match_outside_zero_to_one_is_a_clear_error():
     with pytest.raises(ConfigError, match="regulariser_match"):
         tiny_model(MODELS.get("set_hbae"), Sizes(), regulariser_match=2.0)
+    with pytest.raises(ConfigError, match="matching must be one of"):
+        tiny_model(MODELS.get("set_hbae"), Sizes(), matching="greedy")
+
+
+def test_assignment_is_the_cheapest_one_to_one_pairing():
+    from itertools import permutations
+
+    from hbaezoo.models.hbae import assignment
+
+    cost = torch.rand(5, 4, 4)
+    pairing = assignment(cost)
+    assert sorted(pairing[0].tolist()) == [0, 1, 2, 3]  # one draw per element
+    for c, p in zip(cost, pairing):
+        best = min(sum(float(c[i, j]) for i, j in enumerate(perm)) for perm in permutations(range(4)))
+        assert abs(sum(float(c[i, j]) for i, j in enumerate(p.tolist())) - best) < 1e-5
+
+
+def test_copied_draws_cost_more_under_one_to_one_matching_than_nearest():
+    """Draws that all copy one view: nearest matching forgives the copies (each is a real view), the
+    one-to-one assignment makes K - 1 of them stand for views they are not."""
+    from einops import rearrange
+
+    x = torch.rand(2, 4, 3, 16, 16) * 2 - 1
+    z = torch.zeros(2, 6)
+    costs = {}
+    for matching in ("nearest", "assignment"):
+        torch.manual_seed(0)
+        model = tiny_model(MODELS.get("set_hbae"), Sizes(), regulariser_match=1.0, matching=matching)
+        model.generate = lambda z, k: rearrange(x[:, :1].expand(-1, 4, -1, -1, -1), "b k c h w -> (b k) c h w")
+        costs[matching] = float(model.reconstruction_penalty(x, z))
+    assert costs["assignment"] > 1.5 * costs["nearest"]
