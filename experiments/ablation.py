@@ -111,6 +111,7 @@ GENERATION = {
     "gmm_match1": GMM + match(1.0),
     "gmm_match05_assign": GMM + match(0.5) + [M + "matching = 'assignment'"],
     "gmm_match1_assign": GMM + match(1.0) + [M + "matching = 'assignment'"],
+    "gmm_match05_ms1": GMM + match(0.5) + [M + "mode_seeking = 1.0"],
 }
 GEN_STEPS = 600
 VARIANTS.update({f"gen16/{name}": ("gin/set_hbae_shapes.gin", SCREEN + extra, GEN_STEPS)

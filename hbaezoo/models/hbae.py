@@ -11,7 +11,8 @@ fakes (`encoder_through_generator`) and through the critic's projection
 (`encoder_through_critic`); Eq. 7 read literally says both — and which parts the
 reconstruction regulariser trains (`regulariser_trains`; the paper says the encoder).
 Two optional generator-phase terms are measured there too: R on noisy draws
-(`regulariser_noise`) and code consistency ‖E(G(z'|z)) − z‖² (`code_consistency`).
+(`regulariser_noise`), code consistency ‖E(G(z'|z)) − z‖² (`code_consistency`) and mode
+seeking (`mode_seeking`: two draws of one code should differ as much as their z' do).
 """
 
 from __future__ import annotations
@@ -67,6 +68,7 @@ class HBAE(Encodes, ConditionalAdversarial):
         encoder_through_critic: bool = True,
         regulariser_trains: tuple[str, ...] | dict[str, float] = ("encoder",),
         code_consistency: float = 0.0,
+        mode_seeking: float = 0.0,
         regulariser_noise: float = 0.0,
         regulariser_match: float = 0.0,
         matching: str = "nearest",
@@ -88,6 +90,7 @@ class HBAE(Encodes, ConditionalAdversarial):
             regulariser_trains = {part: 1.0 for part in regulariser_trains}
         self.regulariser_trains = {str(k): float(v) for k, v in regulariser_trains.items()}
         self.code_consistency = code_consistency
+        self.mode_seeking = mode_seeking
         self.regulariser_noise = regulariser_noise
         if not 0.0 <= regulariser_match <= 1.0:
             raise ConfigError(f"{type(self).__name__}.regulariser_match must be in [0, 1] (the share of R on matched "
@@ -153,6 +156,8 @@ class HBAE(Encodes, ConditionalAdversarial):
                 objective = objective + self.regulariser_trains["generator"] * self.reconstruction_penalty(x, z)
             if self.code_consistency:
                 objective = objective + self.code_consistency * self.code_error(z)
+            if self.mode_seeking:
+                objective = objective + self.mode_seeking * self.sameness(z)
             return objective
 
         out.update(critic_objective=critic_objective, generator_objective=generator_objective)
@@ -217,11 +222,14 @@ class HBAE(Encodes, ConditionalAdversarial):
             out["regulariser"] = self.regulariser_trains["generator"] * self.reconstruction_penalty(as_set(batch["x"]), z)
         if self.code_consistency:
             out["code_consistency"] = self.code_consistency * self.code_error(z)
+        if self.mode_seeking:
+            out["mode_seeking"] = self.mode_seeking * self.sameness(z)
         return out
 
     @property
     def has_generator_terms(self) -> bool:
-        return bool(self.regulariser is not None and self.regulariser_trains.get("generator")) or bool(self.code_consistency)
+        return (bool(self.regulariser is not None and self.regulariser_trains.get("generator"))
+                or bool(self.code_consistency) or bool(self.mode_seeking))
 
     def code_error(self, z: torch.Tensor) -> torch.Tensor:
         """Mean ‖E(G(z'|z)) − z‖² over codes z [B, Z]: does a stochastic draw encode back to its code?
@@ -230,6 +238,15 @@ class HBAE(Encodes, ConditionalAdversarial):
         reads from an image, and leaves z' the rest: what keeps Markov chains on their category.
         """
         return (self.encode(self.generate(z)).mean - z).pow(2).sum(1).mean()
+
+    def sameness(self, z: torch.Tensor) -> torch.Tensor:
+        """1 / (mean |G(a|z) − G(b|z)| / mean |a − b|) for two noise draws a, b per code z [B, Z]:
+        small when the images differ as much as their noise does (Mao et al., 2019, "Mode seeking
+        GANs"), large when G ignores z' and every draw of a code is the same image."""
+        a, b = (torch.randn(z.shape[0], self.noise_dim, device=z.device, dtype=z.dtype) for _ in range(2))
+        images = self.generator(torch.cat([z, z]), torch.cat([a, b]))
+        first, second = images.chunk(2)
+        return 1.0 / ((first - second).abs().mean() / (a - b).abs().mean() + 1e-5)
 
     # -- capabilities ----------------------------------------------------------------------------
     def decode_mean(self, z: torch.Tensor) -> torch.Tensor:

@@ -69,6 +69,7 @@ LEADING_TERMS = {
                                                        regulariser_match=1.0)),
     "encoder R, half on matched draws": ("critic", dict(regulariser_weight=1e3, regulariser_trains=("encoder",),
                                                         regulariser_match=0.5)),
+    "mode seeking": ("generator", dict(mode_seeking=1e3, regulariser_trains=())),
     "generator R on assigned draws": ("generator", dict(regulariser_weight=1e3, regulariser_trains=("generator",),
                                                         regulariser_match=1.0, matching="assignment")),
 }

@@ -184,3 +184,15 @@ def test_copied_draws_cost_more_under_one_to_one_matching_than_nearest():
         model.generate = lambda z, k: rearrange(x[:, :1].expand(-1, 4, -1, -1, -1), "b k c h w -> (b k) c h w")
         costs[matching] = float(model.reconstruction_penalty(x, z))
     assert costs["assignment"] > 1.5 * costs["nearest"]
+
+
+def test_mode_seeking_penalises_a_generator_that_ignores_its_noise():
+    torch.manual_seed(0)
+    model = tiny_model(MODELS.get("set_hbae"), Sizes(), mode_seeking=1.0)
+    z = torch.randn(4, model.z_dim)
+    varied = float(model.sameness(z))
+    generator = model.generator
+    model.generator = lambda z, noise: generator(z, torch.zeros_like(noise))
+    assert float(model.sameness(z)) > 100 * varied
+    model.generator = generator
+    assert "mode_seeking" in model.generator_loss({"x": torch.rand(4, 2, 3, 16, 16) * 2 - 1})[1]
