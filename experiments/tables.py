@@ -39,8 +39,19 @@ def records(table: str) -> list[dict]:
     return sorted(rows, key=lambda r: (not r["name"].endswith("/paper"), r["name"]))
 
 
+#: Values renamed when the category metrics moved to the semantic classifier (issue 22); older records keep the old names.
+RENAMED = {"agreement_label": "agreement", "fraction_of_real_accuracy": "fraction_of_real",
+           "classifier_accuracy": "real/accuracy"}
+
+
+def _renamed(key: str) -> str:
+    head, _, last = key.rpartition("/")
+    return f"{head}/{RENAMED[last]}" if head and last in RENAMED else RENAMED.get(key, key)
+
+
 def metric(record: dict, name: str) -> dict:
-    return record["eval"].get("metrics", {}).get(name, {}).get("values", {})
+    values = record["eval"].get("metrics", {}).get(name, {}).get("values", {})
+    return {_renamed(k): v for k, v in values.items()}
 
 
 def fmt(value, digits: int = 1) -> str:
@@ -105,7 +116,7 @@ def ablation_table(table: str) -> str:
             f"{fmt(probe_cell(r, 'probe_random', 'image', 256))} / {fmt(probe_cell(r, 'probe_random', 'image', 2048))}",
             f"{fmt(probe_cell(r, 'probe', 'set', 256))} / {fmt(probe_cell(r, 'probe', 'set', 512))}",
             f"{fmt(probe_cell(r, 'probe_random', 'set', 256))} / {fmt(probe_cell(r, 'probe_random', 'set', 512))}",
-            f"{fmt(ra.get('agreement_label'))} ({fmt(ra.get('fraction_of_real_accuracy'), 2)})" if ra else "—",
+            f"{fmt(ra.get('agreement'))} ({fmt(ra.get('fraction_of_real'), 2)})" if ra else "—",
             fmt(div.get("lpips"), 3) if div else "—",
             independent(r),
             fmt(fid),
@@ -136,9 +147,9 @@ def table1() -> str:
             label, str(int(r["curves"].get("steps", 0))),
             fmt(metric(r, "fid_recon").get("fid")), fmt(metric(r, "fid_gen").get("fid")),
             fmt(mse.get("feature"), 3), fmt(mse.get("pixel"), 4),
-            f"{fmt(ra.get('agreement_label'))} ({fmt(ra.get('fraction_of_real_accuracy'), 2)})" if ra else "—",
+            f"{fmt(ra.get('agreement'))} ({fmt(ra.get('fraction_of_real'), 2)})" if ra else "—",
             f"{fmt(div.get('lpips'), 3)} ({fmt(div.get('lpips_random_pair'), 3)})" if div else "—",
-            fmt(ch.get(f"{last}/agreement_label")) if ch else "—",
+            fmt(ch.get(f"{last}/agreement")) if ch else "—",
             fmt(ch.get(f"{last}/fid")) if ch else "—",
         ]) + " |")
     return "\n".join(lines) + "\n\n" + commands(rows.values())
@@ -215,13 +226,13 @@ def criteria() -> str:
         ra = metric(r, "recon_agreement")
         if ra:
             add(f"{name}: stochastic reconstructions labelled as their input",
-                f"{ra['agreement_label']:.1f} % = {ra.get('fraction_of_real_accuracy', float('nan')):.2f} × the classifier's "
-                f"{ra['classifier_accuracy']:.1f} % on real images", "≥ 0.8 ×", ra.get("fraction_of_real_accuracy", 0) >= 0.8)
+                f"{ra['agreement']:.1f} % = {ra.get('fraction_of_real', float('nan')):.2f} × the classifier's "
+                f"{ra['real/accuracy']:.1f} % on real images", "≥ 0.8 ×", ra.get("fraction_of_real", 0) >= 0.8)
         ch = metric(r, "chain_agreement")
         if ch:
             t = int(ch["steps"])
             add(f"{name}: Markov chain step {t} vs step 1",
-                f"agreement {ch['step1/agreement_label']:.1f} → {ch[f'step{t}/agreement_label']:.1f} %, FID "
+                f"agreement {ch['step1/agreement']:.1f} → {ch[f'step{t}/agreement']:.1f} %, FID "
                 f"{ch['step1/fid']:.1f} → {ch[f'step{t}/fid']:.1f}, classes {ch['step1/classes']:.0f} → {ch[f'step{t}/classes']:.0f}, "
                 f"top class {ch['step1/top_class_percent']:.1f} → {ch[f'step{t}/top_class_percent']:.1f} % (real {ch['real/top_class_percent']:.1f} %)",
                 "stays near the data (judged from these numbers and the pictures)", None)

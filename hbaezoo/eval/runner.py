@@ -30,7 +30,7 @@ from hbaezoo.scopes import seeded
 #: What `hbaezoo eval` computes without --metrics (the supervised baseline trains models: ask for it).
 DEFAULT_METRICS = ("fid_recon", "fid_gen", "recon_mse", "diversity", "diversity_prior", "probe", "probe_random",
                    "kid_gen", "precision_recall", "set_diversity", "prior_gap",
-                   "set_coherence", "recon_agreement", "chain_agreement")
+                   "set_coherence", "recon_agreement", "chain_agreement", "set_recon_agreement", "set_complete")
 
 
 def metric_names(spec: str | list[str] | None) -> list[str]:

@@ -2,7 +2,7 @@
 
 import torch
 
-from hbaezoo.eval.coherence import coherence_rates
+from hbaezoo.eval.labelling import coherence_rates
 from hbaezoo.eval.diversity import lpips_between, lpips_features, lpips_model
 from hbaezoo.eval.fewshot import capped
 from hbaezoo.eval.fidelity import pixel_mse, random_pairs
