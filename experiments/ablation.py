@@ -114,7 +114,8 @@ GENERATION = {
     "gmm_match05_ms1": GMM + match(0.5) + [M + "mode_seeking = 1.0"],
 }
 GEN_STEPS = 600
-VARIANTS.update({f"gen16/{name}": ("gin/set_hbae_shapes.gin", SCREEN + extra, GEN_STEPS)
+BEFORE = "experiments/recipes/{}_before_issue22.gin"  # the recipes as they shipped when the screens ran
+VARIANTS.update({f"gen16/{name}": (BEFORE.format("set_hbae_shapes"), SCREEN + extra, GEN_STEPS)
                  for name, extra in GENERATION.items()})
 # The single-image HBAE: a set of one has one view, so matched draws reduce to R on one stochastic draw.
 HBAE_GENERATION = {
@@ -122,7 +123,7 @@ HBAE_GENERATION = {
     "hbae_gmm": ["models.hbae.prior = @priors.gmm"],
     "hbae_gmm_match05": ["models.hbae.prior = @priors.gmm", "models.hbae.regulariser_match = 0.5"],
 }
-VARIANTS.update({f"gen16/{name}": ("gin/hbae_shapes.gin", SCREEN + extra, GEN_STEPS)
+VARIANTS.update({f"gen16/{name}": (BEFORE.format("hbae_shapes"), SCREEN + extra, GEN_STEPS)
                  for name, extra in HBAE_GENERATION.items()})
 
 FULL_METRICS = "probe,probe_random,recon_agreement,chain_agreement,diversity,fid_gen,fid_recon,recon_mse,set_coherence"
@@ -134,15 +135,18 @@ FULL = {
 VARIANTS.update({name: (recipe, bindings, None) for name, (recipe, bindings) in FULL.items()})
 
 # Tables 1 and 2 (docs/results.md): the recipes exactly as shipped, each with the metrics its model supports.
-TABLE1 = "fid_recon,fid_gen,recon_mse,diversity,recon_agreement,chain_agreement"
+TABLE1 = "fid_recon,fid_gen,kid_gen,precision_recall,recon_mse,diversity,recon_agreement,chain_agreement,prior_gap"
+SETS = ",set_coherence,set_recon_agreement,set_complete,set_diversity"
 SUPERVISED = ["metrics.probe_supervised.kinds = ('image',)", "metrics.probe_supervised.steps = 200",
               "metrics.probe_supervised.seeds = 1"]
 TABLE_RUNS = {
-    "tables/set_hbae": ("gin/set_hbae_shapes.gin", TABLE1 + ",probe,probe_random,probe_supervised,set_coherence", SUPERVISED),
+    "tables/set_hbae": ("gin/set_hbae_shapes.gin", TABLE1 + SETS + ",probe,probe_random,probe_supervised",
+                        SUPERVISED + ["metrics.set_coherence.sets = 48"]),
     "tables/hbae": ("gin/hbae_shapes.gin", TABLE1 + ",probe,probe_random", []),
     "tables/vae": ("gin/vae_shapes.gin", TABLE1 + ",probe", []),
-    "tables/set_vae": ("gin/set_vae_shapes.gin", "fid_gen,diversity,recon_agreement,probe,set_coherence", []),
-    "tables/gan": ("gin/gan_shapes.gin", "fid_gen", []),
+    "tables/set_vae": ("gin/set_vae_shapes.gin", "fid_gen,diversity,recon_agreement,probe" + SETS,
+                       ["metrics.set_coherence.sets = 48"]),
+    "tables/gan": ("gin/gan_shapes.gin", "fid_gen,kid_gen,precision_recall", []),
 }
 VARIANTS.update({name: (recipe, [], None) for name, (recipe, _, _) in TABLE_RUNS.items()})
 VARIANTS["tables/gan"] = ("gin/gan_shapes.gin", [], 1000)

@@ -126,6 +126,50 @@ def ablation_table(table: str) -> str:
     return "\n".join(lines) + "\n\n" + commands(rows)
 
 
+def shipped_changes(record: dict) -> str:
+    """The bindings a generation record adds to its shipped recipe (at 16 px for the screens)."""
+    extra = [b for b in record["bindings"] if b not in SCREEN]
+    size = " at 16 px" if any(b in SCREEN for b in record["bindings"]) else ""
+    return "<br>".join(f"`{b}`" for b in extra) or f"`{record['recipe']}` as shipped{size}"
+
+
+def generation_table(table: str) -> str:
+    """Generation (issue 22): what a model draws, read by the semantic classifier and the GAN-paper
+    metrics, each beside its real-data value."""
+    rows = records(table)
+    if not rows:
+        return "_no records yet_"
+    head = ("| variant (bindings over the shipped recipe) | prior gap: sampling prior / N(0, I) "
+            "| generated sets: all 8 agree % (real) | top-class prob. (real) | classes among 48 majorities "
+            "| set-recon elements in class % (÷ real acc.) | recon in class % (÷ real acc.) "
+            "| chain in class, step 1 → 6 % | set-complete from 2 views % | within-set LPIPS ÷ real "
+            "| FID gen (real floor) | image probe 256 / 2048 vs untrained |\n"
+            "|---|---|---|---|---|---|---|---|---|---|---|---|")
+    lines = [head]
+    for r in rows:
+        gap, coh, sr = metric(r, "prior_gap"), metric(r, "set_coherence"), metric(r, "set_recon_agreement")
+        ra, ch, sc = metric(r, "recon_agreement"), metric(r, "chain_agreement"), metric(r, "set_complete")
+        div, fid = metric(r, "set_diversity"), metric(r, "fid_gen")
+        last = f"step{int(ch['steps'])}" if ch else ""
+        lines.append("| " + " | ".join([
+            f"**{r['name'].split('/')[-1]}**<br>{shipped_changes(r)}",
+            f"{fmt(gap.get('gap'))} / {fmt(gap.get('normal/gap'), 0)}" if gap else "—",
+            f"{fmt(coh.get('coherent'))} ({fmt(coh.get('real/coherent'))})" if coh else "—",
+            f"{fmt(coh.get('mean_top_probability'), 2)} ({fmt(coh.get('real/mean_top_probability'), 2)})" if coh else "—",
+            f"{fmt(coh.get('majority_classes'), 0)} of {fmt(coh.get('real/majority_classes'), 0)}" if coh else "—",
+            f"{fmt(sr.get('agreement'))} ({fmt(sr.get('fraction_of_real'), 2)})" if sr else "—",
+            f"{fmt(ra.get('agreement'))} ({fmt(ra.get('fraction_of_real'), 2)})" if ra else "—",
+            f"{fmt(ch.get('step1/agreement'))} → {fmt(ch.get(f'{last}/agreement'))}" if ch else "—",
+            f"{fmt(sc.get('agreement'))} ({fmt(sc.get('fraction_of_real'), 2)})" if sc else "—",
+            fmt(div.get("lpips/ratio"), 2) if div else "—",
+            f"{fmt(fid.get('fid'))} ({fmt(fid.get('real_floor'))})" if fid else "—",
+            (f"{fmt(probe_cell(r, 'probe', 'image', 256))} / {fmt(probe_cell(r, 'probe', 'image', 2048))} vs "
+             f"{fmt(probe_cell(r, 'probe_random', 'image', 256))} / {fmt(probe_cell(r, 'probe_random', 'image', 2048))}")
+            if metric(r, "probe") else "—",
+        ]) + " |")
+    return "\n".join(lines) + "\n\n" + commands(rows)
+
+
 def by_name(table: str) -> dict[str, dict]:
     return {r["name"].split("/")[-1]: r for r in records(table)}
 
@@ -255,7 +299,8 @@ DOCS = {
     REPO / "docs" / "results.md": {
         "criteria": criteria, "screen16": lambda: ablation_table("screen16"),
         "ablation32": lambda: ablation_table("ablation32"), "table1": table1, "table2": table2,
-        "recheck": lambda: ablation_table("recheck")},
+        "recheck": lambda: ablation_table("recheck"), "gen16": lambda: generation_table("gen16"),
+        "generation": lambda: generation_table("generation")},
     REPO / "docs" / "performance.md": performance_tables.TABLES,
 }
 
