@@ -160,6 +160,8 @@ for _recipe in ("hbae_shapes", "set_hbae_shapes"):
     VARIANTS[f"amp/{_recipe}_bf16"] = (f"gin/{_recipe}.gin", ["Trainer.amp = 'bf16'"], AMP_STEPS)
 
 SCREEN_METRICS = "probe,probe_random,recon_agreement,diversity"
+# The generation screens (gen16/*): what the model draws, and whether its codes still beat the untrained twin.
+GEN_SCREEN_METRICS = "prior_gap,set_coherence,set_recon_agreement,recon_agreement,set_complete,set_diversity,probe,probe_random"
 SCREEN_EVAL = ["metrics.probe.sizes = (256, 2048)", "metrics.probe_random.sizes = (256, 2048)",
                "metrics.probe.seeds = 2", "metrics.probe_random.seeds = 2", "metrics.diversity.inputs = 32"]
 

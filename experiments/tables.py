@@ -295,12 +295,64 @@ def criteria() -> str:
     return "\n".join(out)
 
 
+def targets() -> str:
+    """Issue 22's generation targets, each read off the records of the shipped recipes (results/tables)."""
+    rows = by_name("tables")
+    out = ["| model | target | measured | goal | met |", "|---|---|---|---|---|"]
+
+    def add(model: str, target: str, measured: str, goal: str, ok: bool) -> None:
+        out.append(f"| {model} | {target} | {measured} | {goal} | {'yes' if ok else '**no**'} |")
+
+    for label, r in (("Set-HBAE", rows.get("set_hbae")), ("HBAE", rows.get("hbae"))):
+        if not r:
+            continue
+        coh, sr, ra = metric(r, "set_coherence"), metric(r, "set_recon_agreement"), metric(r, "recon_agreement")
+        ch, div, sc = metric(r, "chain_agreement"), metric(r, "set_diversity"), metric(r, "set_complete")
+        if "coherent" in coh and "real/coherent" in coh:
+            add(label, "generated sets whose 8 labels agree", f"{coh['coherent']:.1f} % vs real {coh['real/coherent']:.1f} %",
+                "≥ 0.5 × real", coh["coherent"] >= 0.5 * coh["real/coherent"])
+            add(label, "mean top-class probability of generated elements",
+                f"{coh['mean_top_probability']:.2f} vs real {coh['real/mean_top_probability']:.2f}", "≥ 0.8 × real",
+                coh["mean_top_probability"] >= 0.8 * coh["real/mean_top_probability"])
+            add(label, f"categories among the majority labels of {coh['sets']:.0f} generated sets",
+                f"{coh['majority_classes']:.0f} of {coh['real/majority_classes']:.0f}", "≥ 12 of 15",
+                coh["majority_classes"] >= 12)
+        for name, values in (("set-recon elements", sr), ("stochastic reconstructions", ra), ("set completion from 2 views", sc)):
+            if "agreement" in values and "real/accuracy" in values:
+                add(label, f"{name} in their input's class",
+                    f"{values['agreement']:.1f} % = {values['fraction_of_real']:.2f} × real accuracy {values['real/accuracy']:.1f} %",
+                    "≥ 0.8 ×", values["fraction_of_real"] >= 0.8)
+        if "step1/agreement" in ch and "real/accuracy" in ch:
+            t = int(ch["steps"])
+            add(label, "Markov chain: class kept at step 1", f"{ch['step1/agreement']:.1f} % vs real accuracy "
+                f"{ch['real/accuracy']:.1f} %", "≥ 0.8 × real accuracy", ch["step1/agreement"] >= 0.8 * ch["real/accuracy"])
+            add(label, f"Markov chain: class kept at step {t} vs step 1",
+                " → ".join(f"{ch[f'step{i}/agreement']:.1f}" for i in range(1, t + 1) if f"step{i}/agreement" in ch) + " %",
+                "step 6 ≥ 0.7 × step 1", ch[f"step{t}/agreement"] >= 0.7 * ch["step1/agreement"])
+        if "lpips/ratio" in div:
+            add(label, "within-set diversity of generated sets (LPIPS)",
+                f"{div['lpips/generated']:.4f} vs real {div['lpips/real']:.4f} = {div['lpips/ratio']:.2f} ×", "≥ 0.5 × real",
+                div["lpips/ratio"] >= 0.5)
+        ind = r.get("independent", {})
+        gaps = {n: ind[f"trained/{n}"] - ind[f"untrained/{n}"] for n in (256, 2048) if f"trained/{n}" in ind}
+        if gaps:
+            add(label, "codes − untrained twin, scikit-learn logistic regression",
+                ", ".join(f"n = {n}: {g:+.1f}" for n, g in gaps.items()), "≥ +10 points at 256 and 2048",
+                all(g >= 10 for g in gaps.values()))
+    h, g = rows.get("hbae"), rows.get("gan")
+    if h and g and metric(h, "fid_gen") and metric(g, "fid_gen"):
+        fh, fg = metric(h, "fid_gen")["fid"], metric(g, "fid_gen")["fid"]
+        add("HBAE vs GAN (stretch)", "FID gen", f"{fh:.1f} vs {fg:.1f} (GAN {int(g['curves'].get('steps', 0))} steps, "
+            f"HBAE {int(h['curves'].get('steps', 0))})", "HBAE ≤ GAN", fh <= fg)
+    return "\n".join(out)
+
+
 DOCS = {
     REPO / "docs" / "results.md": {
         "criteria": criteria, "screen16": lambda: ablation_table("screen16"),
         "ablation32": lambda: ablation_table("ablation32"), "table1": table1, "table2": table2,
         "recheck": lambda: ablation_table("recheck"), "gen16": lambda: generation_table("gen16"),
-        "generation": lambda: generation_table("generation")},
+        "generation": lambda: generation_table("generation"), "targets": targets},
     REPO / "docs" / "performance.md": performance_tables.TABLES,
 }
 
