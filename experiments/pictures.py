@@ -26,16 +26,20 @@ PICTURES = [
     ("tables/set_hbae", "set_uncond", "set_hbae_shapes_set_uncond.png", 6, 6),
     ("tables/set_hbae", "recon", "set_hbae_shapes_recon.png", 8, 6),
     ("tables/set_hbae", "markov", "set_hbae_shapes_markov.png", 8, 6),
+    ("tables/set_hbae", "set_complete", "set_hbae_shapes_set_complete.png", 6, 6),
 ]
 
 
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--root", default="runs/ablation")
+    ap.add_argument("--runs", nargs="*", help="remake only the pictures of these runs (e.g. tables/hbae)")
     args = ap.parse_args(argv)
     from hbaezoo.sampling import sample_to_file
 
     for run, mode, name, n, steps in PICTURES:
+        if args.runs and run not in args.runs:
+            continue
         out = REPO / "docs" / "img" / name
         sample_to_file(Path(args.root) / run, mode, out, n=n, steps=steps, device="cpu")
         print(f"hbaezoo sample {Path(args.root) / run} --mode {mode} --n {n} --steps {steps} --out {out.relative_to(REPO)}")
