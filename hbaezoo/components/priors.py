@@ -59,6 +59,10 @@ class GaussianMixturePrior(nn.Module):
             raise ConfigError(f"priors.gmm.components must be an integer >= 1, got {components!r}.")
         if covariance not in ("full", "diag"):
             raise ConfigError(f"priors.gmm.covariance must be 'full' or 'diag', got {covariance!r}.")
+        if not (isinstance(reg_covar, (int, float)) and reg_covar > 0):
+            raise ConfigError(f"priors.gmm.reg_covar must be a number > 0 (added to every covariance), got {reg_covar!r}.")
+        if type(seed) is not int or not 0 <= seed < 2**32:
+            raise ConfigError(f"priors.gmm.seed must be an integer in [0, 2**32), got {seed!r}.")
         self.z_dim, self.components, self.covariance = z_dim, components, covariance
         self.reg_covar, self.seed = reg_covar, seed
         self.register_buffer("weights", torch.full((components,), 1.0 / components))

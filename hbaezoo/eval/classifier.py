@@ -37,6 +37,7 @@ from torch import nn
 from torchvision.transforms import v2
 
 from hbaezoo.data.base import to_float
+from hbaezoo.errors import ConfigError
 from hbaezoo.eval.context import EvalContext
 from hbaezoo.eval.features import progress_bar
 from hbaezoo.files import atomic_path, write_text_atomic
@@ -66,12 +67,12 @@ class ClassifierSettings:
     def __post_init__(self) -> None:
         for name in ("epochs", "width", "train_images", "batch_size"):
             if type(getattr(self, name)) is not int or getattr(self, name) < 1:
-                raise ValueError(f"semantic_classifier.{name} must be a whole number >= 1, got {getattr(self, name)!r}")
+                raise ConfigError(f"semantic_classifier.{name} must be a whole number >= 1, got {getattr(self, name)!r}")
         for name in ("blur", "noise", "shift", "colour", "lr"):
             if not isinstance(getattr(self, name), (int, float)) or not 0 <= getattr(self, name) < math.inf:
-                raise ValueError(f"semantic_classifier.{name} must be a finite number >= 0, got {getattr(self, name)!r}")
+                raise ConfigError(f"semantic_classifier.{name} must be a finite number >= 0, got {getattr(self, name)!r}")
         if self.shift >= 0.5 or self.colour > 1:
-            raise ValueError(f"semantic_classifier.shift must lie below 0.5 and .colour at most 1 (fractions of the "
+            raise ConfigError(f"semantic_classifier.shift must lie below 0.5 and .colour at most 1 (fractions of the "
                              f"image side and of the colour wheel), got {self.shift} and {self.colour}")
 
     def as_dict(self) -> dict:

@@ -18,6 +18,7 @@ from __future__ import annotations
 import torch
 from einops import rearrange
 
+from hbaezoo.errors import ConfigError
 from hbaezoo.eval.classifier import TINY_SETTINGS, ClassifierSettings, set_probabilities, trained_classifier
 from hbaezoo.eval.context import EvalContext, check_kwargs
 from hbaezoo.eval.labelling import agreement, default_sets, real_accuracy, real_reference, real_sets, set_summary
@@ -81,10 +82,10 @@ def set_complete(ctx: EvalContext, *, sets: int | None = None, given: int = 2, s
     K is `set_size`, else the run's set size (at least given + 1).
     """
     if type(given) is not int or given < 1:
-        raise ValueError(f"metrics.set_complete.given must be a whole number >= 1, got {given!r}")
+        raise ConfigError(f"metrics.set_complete.given must be a whole number >= 1, got {given!r}")
     k = set_size or max(ctx.set_size, given + 1)
     if k <= given:
-        raise ValueError(f"metrics.set_complete.set_size ({k}) must exceed metrics.set_complete.given ({given}): "
+        raise ConfigError(f"metrics.set_complete.set_size ({k}) must exceed metrics.set_complete.given ({given}): "
                          f"the model draws set_size - given new elements")
     ctx.require_labels("set completion")
     m, _ = default_sets(ctx, sets, k)

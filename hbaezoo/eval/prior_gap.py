@@ -26,7 +26,7 @@ from __future__ import annotations
 import torch
 
 from hbaezoo.components.divergences import mmd
-from hbaezoo.errors import CapabilityError
+from hbaezoo.errors import CapabilityError, ConfigError
 from hbaezoo.eval.context import EvalContext, check_kwargs
 from hbaezoo.eval.fewshot import Codes
 from hbaezoo.registry import METRICS
@@ -56,12 +56,15 @@ def spectrum(codes: torch.Tensor) -> dict[str, float]:
 @METRICS.register("prior_gap")
 @check_kwargs(null_draws=2)
 def prior_gap(ctx: EvalContext, *, codes: int | None = None, sets: bool | None = None, null_draws: int = 8,
-              eps: float = 1e-8) -> dict[str, float]:
+              eps: float = 1e-8, split: str = "train") -> dict[str, float]:
     """MMD² between the encoder's aggregate codes and the sampling prior, in units of prior-vs-prior noise.
 
     codes: how many (default min(n, size)); sets: encode training sets of K views (None: when the run
-    trained on sets).
+    trained on sets); split: whose codes — 'train' (what a fitted prior was fitted to) or 'test'
+    (held out: a prior that only memorised the training codes shows a gap here).
     """
+    if split not in ("train", "test"):
+        raise ConfigError(f"metrics.prior_gap.split must be 'train' or 'test', got {split!r}.")
     model = ctx.model
     if not callable(getattr(model, "prior", None)):
         raise CapabilityError(f"{getattr(model, 'display_name', type(model).__name__)} has no sampling prior "
@@ -71,8 +74,8 @@ def prior_gap(ctx: EvalContext, *, codes: int | None = None, sets: bool | None =
     m = codes or ctx.n
     k = ctx.set_size if (sets if sets is not None else (ctx.data.get("set_size") or 1) > 1) else 1
     with ctx.seeded("prior_gap/codes"):  # codes are posterior means, but a plugin's encode may draw noise
-        index = ctx.set_indices("train", m, k, key="prior_gap") if k > 1 else ctx.subset("train", m, key="prior_gap")
-        z = Codes(model, ctx, "train")(index).float().to(ctx.device)
+        index = ctx.set_indices(split, m, k, key="prior_gap") if k > 1 else ctx.subset(split, m, key="prior_gap")
+        z = Codes(model, ctx, split)(index).float().to(ctx.device)
     if len(z) < 2:
         raise ValueError(f"prior_gap needs at least two codes, got {len(z)} (train split too small?)")
     with torch.no_grad(), ctx.seeded("prior_gap/prior"):

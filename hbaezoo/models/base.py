@@ -164,7 +164,8 @@ class Encodes:
         """
         if not self.estimates:
             return
-        codes = torch.cat([self.encode(batch["x"]).mean for batch in batches])
+        # clone(): under torch.compile's CUDA graphs the next call overwrites an output in place.
+        codes = torch.cat([self.encode(batch["x"]).mean.clone() for batch in batches])
         codes = codes[torch.isfinite(codes).all(1)]
         if len(codes) >= 2:
             self.sampling_prior.fit(codes)

@@ -95,6 +95,12 @@ class HBAE(Encodes, ConditionalAdversarial):
         if not 0.0 <= regulariser_match <= 1.0:
             raise ConfigError(f"{type(self).__name__}.regulariser_match must be in [0, 1] (the share of R on matched "
                               f"draws), got {regulariser_match!r}.")
+        if regulariser_match and regulariser_noise:
+            raise ConfigError(f"{type(self).__name__}: regulariser_noise and regulariser_match both say which draws R "
+                              f"compares; set one of them (the other to 0).")
+        for name, value in (("code_consistency", code_consistency), ("mode_seeking", mode_seeking)):
+            if value < 0:
+                raise ConfigError(f"{type(self).__name__}.{name} is a weight and must be >= 0, got {value!r}.")
         self.regulariser_match = regulariser_match
         if matching not in MATCHINGS:
             raise ConfigError(f"{type(self).__name__}.matching must be one of {MATCHINGS}, got {matching!r}.")
@@ -128,8 +134,9 @@ class HBAE(Encodes, ConditionalAdversarial):
         phases' order: a sign or weight slip in one of those terms makes a phase step move its
         objective the wrong way wherever that term leads (see tests/components/test_losses.py).
 
-        critic_objective  = critic loss of D(x|z) vs D(G(z'|z)|z) + β·D(q(z) ‖ p(z)) + s_E·R(x, G(0|z))
-        generator_objective = generator loss of D(G(z'|z)|z) + s_G·R(x, G(0|z)) + c·‖E(G(z'|z)) − z‖²
+        critic_objective  = critic loss of D(x|z) vs D(G(z'|z)|z) + β·D(q(z) ‖ p(z)) + s_E·R(x, z)
+        generator_objective = generator loss of D(G(z'|z)|z) + s_G·R(x, z) + c·‖E(G(z'|z)) − z‖² + w·sameness(z)
+        (R as `reconstruction_penalty` reads it: G(0|z), noisy or matched draws)
         """
         out = dict(super().measures(batch))
         x = as_set(batch["x"])

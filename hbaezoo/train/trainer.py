@@ -207,7 +207,8 @@ class Trainer:
         Its own batch plan and seed, eval mode and no gradients: the training batches, RNG streams
         and batch-norm statistics are untouched, so a resumed run stays bit-identical.
         """
-        if not self.model.estimates or self._estimated_at == self.step:
+        # Only the main process saves and previews, so only it needs the fit.
+        if not self.model.estimates or self._estimated_at == self.step or not self.dist.is_main:
             return
         k = self.set_size or 1
         plan = BatchPlan(self.dataset.group_ids, batch_size=max(1, 256 // k), set_size=self.set_size,
@@ -218,6 +219,9 @@ class Trainer:
         try:
             with torch.no_grad(), seeded(self.seed + 1, self.device):
                 self.model.estimate(self.place(b) for b in batches(self.dataset, plan, start=0, stop=steps))
+        except (ValueError, np.linalg.LinAlgError) as exc:  # a degenerate fit must not cost the checkpoint
+            self._warn(f"step {self.step}: fitting the model's estimates to the training codes failed ({exc}); "
+                       f"sampling keeps the last fit.")
         finally:
             self.model.train(was_training)
         self._estimated_at = self.step

@@ -17,6 +17,7 @@ from hbaezoo.train.checkpoint import checkpoints
 RECIPE = "gin/set_hbae_shapes.gin"
 CPU = "Trainer.device = 'cpu'"
 GMM = ["models.set_hbae.prior = @priors.gmm", "priors.gmm.components = 2"]
+NORMAL = ["models.set_hbae.prior = @priors.normal"]
 
 
 def thin_codes(n: int = 400, z: int = 6) -> torch.Tensor:
@@ -51,7 +52,7 @@ def test_an_unfitted_mixture_is_the_standard_normal_and_fewer_codes_use_fewer_co
     assert prior.fitted and int((prior.weights > 0).sum()) == 3
 
 
-@pytest.mark.parametrize("bad", [{"components": 0}, {"covariance": "tied"}])
+@pytest.mark.parametrize("bad", [{"components": 0}, {"covariance": "tied"}, {"reg_covar": 0.0}, {"seed": -1}])
 def test_bad_settings_are_clear_errors(bad):
     with pytest.raises(ConfigError, match="priors.gmm"):
         PRIORS.get("gmm")(z_dim=4, **bad)
@@ -60,7 +61,7 @@ def test_bad_settings_are_clear_errors(bad):
 @pytest.mark.slow
 def test_the_trainer_fits_the_prior_to_training_codes_without_changing_training(repo_root, tiny, tmp_path):
     recipe = os.path.join(repo_root, RECIPE)
-    train([recipe], [*tiny, CPU], run_dir=tmp_path / "normal", overrides={"steps": 3})
+    train([recipe], [*tiny, CPU, *NORMAL], run_dir=tmp_path / "normal", overrides={"steps": 3})
     train([recipe], [*tiny, CPU, *GMM], run_dir=tmp_path / "gmm", overrides={"steps": 3})
     a = load_file(checkpoints(tmp_path / "normal" / "checkpoints")[-1] / "model.safetensors")
     b = load_file(checkpoints(tmp_path / "gmm" / "checkpoints")[-1] / "model.safetensors")
@@ -77,3 +78,16 @@ def test_the_trainer_fits_the_prior_to_training_codes_without_changing_training(
         codes = torch.cat([model.encode(b["x"]).mean for b in batches(dataset, plan, start=0, stop=4)])
         drawn, normal = model.prior(256).mean, torch.randn(256, codes.shape[1])
     assert float(mmd(codes, drawn)) < 0.5 * float(mmd(codes, normal))
+
+
+def test_a_fit_that_fails_warns_and_keeps_training(repo_root, tiny, tmp_path, monkeypatch):
+    """A degenerate fit (here: scikit-learn refusing) must not cost the checkpoint or stop the run."""
+    from hbaezoo.components import priors
+
+    def refuse(self, codes):
+        raise ValueError("Fitting the mixture model failed")
+
+    monkeypatch.setattr(priors.GaussianMixturePrior, "fit", refuse)
+    recipe = os.path.join(repo_root, RECIPE)
+    train([recipe], [*tiny, CPU, *GMM], run_dir=tmp_path / "run", overrides={"steps": 2})
+    assert checkpoints(tmp_path / "run" / "checkpoints")

@@ -155,6 +155,10 @@ def test_regulariser_match_outside_zero_to_one_is_a_clear_error():
         tiny_model(MODELS.get("set_hbae"), Sizes(), regulariser_match=2.0)
     with pytest.raises(ConfigError, match="matching must be one of"):
         tiny_model(MODELS.get("set_hbae"), Sizes(), matching="greedy")
+    with pytest.raises(ConfigError, match="set one of them"):
+        tiny_model(MODELS.get("set_hbae"), Sizes(), regulariser_match=0.5, regulariser_noise=1.0)
+    with pytest.raises(ConfigError, match="mode_seeking is a weight"):
+        tiny_model(MODELS.get("set_hbae"), Sizes(), mode_seeking=-1.0)
 
 
 def test_assignment_is_the_cheapest_one_to_one_pairing():
