@@ -98,7 +98,7 @@ def test_pyproject_declares_the_module_as_a_plugin(files):
 def test_hbaezoo_list_shows_the_docs_pooler(files):
     result = _run([sys.executable, "-m", "hbaezoo", "list", "poolers", "--plugin", MODULE], files, files)
     assert result.returncode == 0, result.stderr
-    row = next((line for line in result.stdout.splitlines() if " poolers.deepsets " in line), "")
+    row = next((line for line in result.stdout.splitlines() if line.split("\t")[0] == "poolers.deepsets"), "")
     assert f"module {MODULE}" in row and "hidden=64" in row, result.stdout
 
 

@@ -9,6 +9,7 @@ from hbaezoo.eval.classifier import ClassifierSettings, SemanticClassifier, sett
 from hbaezoo.eval.toy import toy_context, toy_shapes_factory
 from hbaezoo.registry import MODELS
 from hbaezoo.testing import Sizes, tiny_model
+from hbaezoo.errors import ConfigError
 
 #: Enough steps for the toy shapes (about half a second on one core).
 FAST = ClassifierSettings(epochs=10, width=8, batch_size=32)
@@ -123,7 +124,7 @@ def test_settings_come_from_gin_bindings_when_not_given():
 
 @pytest.mark.parametrize("bad", [{"epochs": 0}, {"width": 2.5}, {"noise": -0.1}, {"shift": 0.5}, {"colour": 2}])
 def test_bad_settings_say_which(bad):
-    with pytest.raises(ValueError, match=next(iter(bad))):
+    with pytest.raises(ConfigError, match=next(iter(bad))):
         ClassifierSettings(**bad)
 
 

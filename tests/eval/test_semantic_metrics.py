@@ -18,6 +18,7 @@ from hbaezoo.eval.toy import toy_context, toy_shapes_factory
 from hbaezoo.models.base import Model
 from hbaezoo.registry import METRICS, MODELS
 from hbaezoo.testing import Sizes, tiny_model
+from hbaezoo.errors import ConfigError
 
 SETTINGS = ClassifierSettings(epochs=10, width=8, batch_size=32)
 CLASSES, SET_SIZE = 4, 4
@@ -136,7 +137,7 @@ def test_set_complete_sees_only_the_given_views(data, cache):
     ctx = toy_context(stub, factory=factory, n=len(test), set_size=SET_SIZE, cache_dir=cache)
     out = METRICS.get("set_complete")(ctx, given=3, sets=5, classifier=SETTINGS)
     assert seen == [5 * 3] and out["set_size"] == SET_SIZE and out["given"] == 3
-    with pytest.raises(ValueError, match="must exceed"):
+    with pytest.raises(ConfigError, match="must exceed"):
         METRICS.get("set_complete")(ctx, given=2, set_size=2, classifier=SETTINGS)
 
 

@@ -61,8 +61,8 @@ def hbaezoo(*args: str, cwd: Path, pythonpath: Path | None = None, script: bool 
 
 
 def row(stdout: str, gin_name: str) -> str:
-    """The table row of one part ('' if absent)."""
-    return next((line for line in stdout.splitlines() if f" {gin_name} " in line), "")
+    """The line of one part ('' if absent): piped, `hbaezoo list` prints one tab-separated part a line."""
+    return next((line for line in stdout.splitlines() if line.split("\t")[0] == gin_name), "")
 
 
 @pytest.fixture(scope="module")
