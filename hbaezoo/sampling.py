@@ -34,6 +34,11 @@ def save_grid(grid: torch.Tensor, path: Path) -> None:
     )
 
 
+def real_then_made(real: torch.Tensor, made: torch.Tensor) -> torch.Tensor:
+    """Sets real, made [B, K, C, H, W] -> grid rows real₁, made₁, real₂, made₂, ... [2B, K, C, H, W]."""
+    return rearrange(torch.stack([real, made], dim=1), "b two k c h w -> (b two) k c h w")
+
+
 @SAMPLERS.register("recon")
 class StochasticReconstruction:
     """Inputs (top row) and `per_input` stochastic reconstructions below, one z' each."""
@@ -85,7 +90,7 @@ class SetReconstruction:
     def __call__(self, model: Model, x: torch.Tensor | None, *, n: int, steps: int) -> torch.Tensor:
         x = as_set(x)[:n]
         new = model.reconstruct_set(x, x.shape[1])
-        return rearrange(torch.stack([x, new], dim=1), "b two k c h w -> (b two) k c h w")
+        return real_then_made(x, new)
 
 
 @SAMPLERS.register("set_complete")
@@ -108,7 +113,7 @@ class SetCompletion:
                               f"complete; give at most {x.shape[1] - 1}.")
         seen = x[:, : self.given]
         completed = torch.cat([seen, model.reconstruct_set(seen, x.shape[1] - self.given)], dim=1)
-        return rearrange(torch.stack([x, completed], dim=1), "b two k c h w -> (b two) k c h w")
+        return real_then_made(x, completed)
 
 
 @SAMPLERS.register("set_uncond")
