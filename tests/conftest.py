@@ -26,6 +26,7 @@ TINY = [
     "encoders.resnet.width = 8",
     "generators.resnet.width = 8",
     "discriminators.projection.width = 8",
+    "discriminators.joint.width = 8",
     "Trainer.batch_size = 4",
     "Trainer.progress = False",
     "Trainer.tensorboard = False",

@@ -47,3 +47,47 @@ class ProjectionDiscriminator(nn.Module):
         if self.project is not None:
             score = score + (self.project(phi) * z).sum(dim=1)
         return score
+
+
+@DISCRIMINATORS.register("joint")
+class JointDiscriminator(nn.Module):
+    """D(x, z) = j([φ(x), ψ(z)]): a discriminator of joint pairs (BiGAN, Donahue et al., 2016; ALI).
+
+    φ is the spectral-normalised residual trunk, ψ an MLP on the code, and j an MLP on both
+    together, so the score can depend on any interaction of image and code (the projection
+    critic's h(x)ᵀz sees only a bilinear one). `cond_dim == 0` leaves the image path alone.
+    """
+
+    def __init__(
+        self,
+        *,
+        image_shape: tuple[int, int, int],
+        cond_dim: int,
+        width: int = 64,
+        depth: int = 1,
+        code_width: int | None = None,
+        spectral: bool = True,
+    ) -> None:
+        super().__init__()
+        code_width = code_width or width
+        self.trunk = DownTrunk(image_shape=image_shape, width=width, depth=depth, spectral=spectral)
+        self.cond_dim = cond_dim
+        self.code = (
+            nn.Sequential(sn(nn.Linear(cond_dim, code_width), spectral), nn.LeakyReLU(0.2),
+                          sn(nn.Linear(code_width, code_width), spectral), nn.LeakyReLU(0.2))
+            if cond_dim else None
+        )
+        joint_in = width + (code_width if cond_dim else 0)
+        self.joint = nn.Sequential(sn(nn.Linear(joint_in, width), spectral), nn.LeakyReLU(0.2),
+                                   sn(nn.Linear(width, 1), spectral))
+
+    def features(self, x: torch.Tensor) -> torch.Tensor:
+        """x [B, C, H, W] -> φ(x) [B, width]."""
+        return self.trunk(x)
+
+    def forward(self, x: torch.Tensor, z: torch.Tensor) -> torch.Tensor:
+        """x [B, C, H, W], z [B, Z] -> score [B]."""
+        h = self.trunk(x)
+        if self.code is not None:
+            h = torch.cat([h, self.code(z)], dim=1)
+        return self.joint(h).squeeze(1)

@@ -1,3 +1,3 @@
 """Model assemblies; importing this package registers them."""
 
-from hbaezoo.models import gan, hbae, vae, vae_gan  # noqa: F401
+from hbaezoo.models import bigan, gan, hbae, vae, vae_gan  # noqa: F401

@@ -34,7 +34,7 @@ def test_one_sgd_step_moves_a_toy_critic_and_generator_the_right_way(name):
 
 
 @pytest.mark.parametrize("adversarial", ADVERSARIAL_LOSSES.names())
-@pytest.mark.parametrize("model", ["hbae", "gan", "cgan", "vae_gan"])
+@pytest.mark.parametrize("model", ["hbae", "gan", "cgan", "vae_gan", "bigan"])
 def test_real_phases_move_the_game_the_right_way_with_every_adversarial_loss(model, adversarial):
     """The model's own phases, stepped once each: the critic widens D(real) − D(fake) (HBAE: lowers
     −margin + β·MMD + λ·L1), the generator narrows it. Swapping critic(real, fake) or negating a
