@@ -12,7 +12,8 @@ over seeds. Two kinds of example:
 The code is the posterior mean of z. Baselines: `probe_random` probes a fresh, untrained
 model of the same architecture (built from the run's recipe with seed ctx.seed*1000+s+1);
 `probe_supervised` trains that fresh encoder jointly with a linear head on the same N
-examples (Adam, cross-entropy, no augmentation).
+examples (Adam, cross-entropy, no augmentation) until its accuracy on a validation split carved
+from those N stops improving, and restores the best weights (hbaezoo/eval/early_stopping.py).
 """
 
 from __future__ import annotations
@@ -23,8 +24,9 @@ import numpy as np
 import torch
 from torch import nn
 
-from hbaezoo.errors import CapabilityError
+from hbaezoo.errors import CapabilityError, ConfigError
 from hbaezoo.eval.context import EvalContext, check_kwargs
+from hbaezoo.eval.early_stopping import Stopped, train_with_early_stopping
 from hbaezoo.eval.probe import linear_probe
 from hbaezoo.models.base import Model
 from hbaezoo.registry import METRICS
@@ -168,52 +170,95 @@ def probe_random(ctx: EvalContext, *, sizes=SIZES, seeds: int = 3, kinds=KINDS, 
                         fresh=True)
 
 
+def _validation_split(index: torch.Tensor, fraction: float, generator: torch.Generator) -> tuple[torch.Tensor, torch.Tensor]:
+    """Rows of `index` ([N] or [N, K]) split into (train, validation): round(fraction * N) rows held out,
+    at least one, and at least one left to train on."""
+    n = len(index)
+    held = min(n - 1, max(1, round(fraction * n)))
+    order = torch.randperm(n, generator=generator)
+    return index[order[held:]], index[order[:held]]
+
+
 def _supervised_accuracy(ctx: EvalContext, model: Model, plan: Plan, kind: str, idx: torch.Tensor, *,
-                         num_classes: int, steps: int, lr: float, batch_size: int, seed: int) -> float:
-    x_train = ctx.load("train", idx.flatten()).view(*idx.view(len(idx), -1).shape, *ctx.dataset("train").image_shape)
-    y_train = plan.labels("train", idx).to(ctx.device)
+                         num_classes: int, max_steps: int, check_every: int, patience: int, validation: float,
+                         lr: float, batch_size: int, seed: int) -> tuple[float, Stopped]:
+    """Test accuracy of `model`'s encoder + a linear head trained on the labelled examples `idx`, stopped
+    early on a validation split carved from them (its best weights restored), and where it stopped."""
+    shape = ctx.dataset("train").image_shape
+    g = torch.Generator().manual_seed(seed)
+    train_idx, val_idx = _validation_split(idx, validation, g)
+
+    def images(index: torch.Tensor) -> torch.Tensor:
+        return ctx.load("train", index.flatten()).view(*index.view(len(index), -1).shape, *shape)
+
+    def logits(x: torch.Tensor) -> torch.Tensor:
+        x = ctx.to_model(x)
+        return head(model.encode(x if kind == "set" else x[:, 0]).mean)
+
+    x_train, x_val = images(train_idx), images(val_idx)
+    y_train, y_val = plan.labels("train", train_idx).to(ctx.device), plan.labels("train", val_idx).to(ctx.device)
     with torch.no_grad():
         z_dim = model.encode(ctx.to_model(x_train[:1])).mean.shape[1]
     head = nn.Linear(z_dim, num_classes).to(ctx.device)
     params = list(model.encoder_parameters()) if hasattr(model, "encoder_parameters") else list(model.parameters())
     opt = torch.optim.Adam([*params, *head.parameters()], lr=lr)
-    g = torch.Generator().manual_seed(seed)
+
+    def step() -> None:
+        rows = torch.randint(len(train_idx), (min(batch_size, len(train_idx)),), generator=g)
+        loss = nn.functional.cross_entropy(logits(x_train[rows]), y_train[rows])
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+
+    @torch.no_grad()
+    def score() -> tuple[float, float]:
+        """(validation accuracy, −validation cross-entropy): accuracy decides, the loss breaks ties."""
+        model.eval()
+        out = torch.cat([logits(x_val[s:s + batch_size]) for s in range(0, len(x_val), batch_size)])
+        model.train()
+        return float((out.argmax(1) == y_val).float().mean()), -float(nn.functional.cross_entropy(out, y_val))
+
     model.train()
     with torch.enable_grad():
-        for _ in range(steps):
-            rows = torch.randint(len(idx), (min(batch_size, len(idx)),), generator=g)
-            x = ctx.to_model(x_train[rows])
-            loss = nn.functional.cross_entropy(head(model.encode(x if kind == "set" else x[:, 0]).mean), y_train[rows])
-            opt.zero_grad()
-            loss.backward()
-            opt.step()
+        stopped = train_with_early_stopping(step, score, nn.ModuleList([model, head]), max_steps=max_steps,
+                                            check_every=check_every, patience=patience)
     model.eval()
     test = plan.test[kind].view(len(plan.test[kind]), -1)
     correct = 0
     with torch.no_grad():
         for s in range(0, len(test), max(1, ctx.batch_size // test.shape[1])):
             rows = test[s:s + max(1, ctx.batch_size // test.shape[1])]
-            x = ctx.to_model(ctx.load("test", rows.flatten())).view(*rows.shape, *ctx.dataset("test").image_shape)
-            pred = head(model.encode(x if kind == "set" else x[:, 0]).mean).argmax(1).cpu()
-            correct += int((pred == plan.labels("test", rows)).sum())
-    return correct / len(test)
+            x = ctx.load("test", rows.flatten()).view(*rows.shape, *shape)
+            correct += int((logits(x).argmax(1).cpu() == plan.labels("test", rows)).sum())
+    return correct / len(test), stopped
 
 
 @METRICS.register("probe_supervised")
-@check_kwargs(sizes=(4,), seeds=1, steps=2)
+@check_kwargs(sizes=(4,), seeds=1, max_steps=2, check_every=1, patience=1)
 def probe_supervised(ctx: EvalContext, *, sizes=SIZES, seeds: int = 3, kinds=KINDS, max_pool: int = 20000,
-                     steps: int = 500, lr: float = 1e-3, batch_size: int = 64) -> dict[str, float]:
-    """Table 2's 'supervised' row: a fresh encoder + linear head trained jointly on the same N examples."""
+                     max_steps: int = 3000, check_every: int = 50, patience: int = 6, validation: float = 0.2,
+                     lr: float = 1e-3, batch_size: int = 64) -> dict[str, float]:
+    """Table 2's 'supervised' row: a fresh encoder + linear head trained on the same N labelled examples until
+    accuracy on a validation split of them (a `validation` share) stops improving, best weights restored."""
     num_classes = ctx.require_labels("the supervised few-shot baseline")
-    plan, accs = Plan(ctx, max_pool), defaultdict(list)
+    if not 0 < validation < 1:
+        raise ConfigError(f"metrics.probe_supervised.validation is the share of the N labelled examples held out "
+                          f"for early stopping and must be in (0, 1), got {validation!r}.")
+    plan, accs, stops = Plan(ctx, max_pool), defaultdict(list), defaultdict(list)
     for s in range(seeds):
         for kind in _check(kinds):
             for n in capped(sizes, plan.available(kind)):
+                if n < 2:
+                    continue  # nothing would be left to train on beside the validation example
                 with ctx.seeded(f"probe_supervised/{kind}/{n}/{s}"):
-                    acc = _supervised_accuracy(ctx, _untrained(ctx, s), plan, kind, plan.train(kind, n, s),
-                                               num_classes=num_classes, steps=steps, lr=lr, batch_size=batch_size,
-                                               seed=s)
+                    acc, stopped = _supervised_accuracy(
+                        ctx, _untrained(ctx, s), plan, kind, plan.train(kind, n, s), num_classes=num_classes,
+                        max_steps=max_steps, check_every=check_every, patience=patience, validation=validation,
+                        lr=lr, batch_size=batch_size, seed=s)
                 accs[(kind, n)].append(100.0 * acc)
+                stops[(kind, n)].append(stopped.best_step)
     out = _summary(accs, plan, seeds)
-    out["steps"] = float(steps)
+    # Where each N stopped (the best validation check, mean over seeds): not under "{kind}/", which holds accuracies.
+    out.update({f"best_step/{kind}/{n}": float(np.mean(v)) for (kind, n), v in sorted(stops.items())})
+    out["max_steps"] = float(max_steps)
     return out
