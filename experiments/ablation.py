@@ -99,6 +99,10 @@ VARIANTS: dict[str, tuple[str, list[str], int | None]] = {
 GMM = ["models.set_hbae.prior = @priors.gmm"]
 
 
+# Adam with momentum (the WAE's setting) instead of the GAN habit β₁ = 0, for both groups.
+BETAS05 = ["critic/optimizers.adam.betas = (0.5, 0.999)", "generator/optimizers.adam.betas = (0.5, 0.999)"]
+
+
 def match(share: float) -> list[str]:
     return [M + f"regulariser_match = {share}"]
 
@@ -112,16 +116,37 @@ GENERATION = {
     "gmm_match05_assign": GMM + match(0.5) + [M + "matching = 'assignment'"],
     "gmm_match1_assign": GMM + match(1.0) + [M + "matching = 'assignment'"],
     "gmm_match05_ms1": GMM + match(0.5) + [M + "mode_seeking = 1.0"],
+    # Second round, around the shipped recipe (gmm_match05): what limits the shape of a reconstruction.
+    "gmm_match05_w300": GMM + match(0.5) + w(300.0),
+    "gmm_match05_z64": GMM + match(0.5) + [M + "z_dim = 64"],
+    "gmm_match05_nocritic": GMM + match(0.5) + NO_CRITIC,
+    "gmm_match05_betas05": GMM + match(0.5) + BETAS05,
+    "gmm_match05_nocritic_betas05": GMM + match(0.5) + NO_CRITIC + BETAS05,
+    "gmm_match1_nocritic": GMM + match(1.0) + NO_CRITIC,
+    # A critic that reads a set's elements jointly: the spread of their features is scored per set.
+    "gmm_match05_nocritic_spread": GMM + match(0.5) + NO_CRITIC + ["discriminators.projection.set_spread = True"],
+    "gmm_match05_l2sum": GMM + match(0.5) + [M + "regulariser = @regularisers.l2()", "regularisers.l2.weight = 50.0",
+                                             "regularisers.l2.reduction = 'sum'"],
 }
 GEN_STEPS = 600
 BEFORE = "experiments/recipes/{}_before_issue22.gin"  # the recipes as they shipped when the screens ran
 VARIANTS.update({f"gen16/{name}": (BEFORE.format("set_hbae_shapes"), SCREEN + extra, GEN_STEPS)
                  for name, extra in GENERATION.items()})
+# Is the shape lost for want of steps? The shipped recipe at 16 px, 2.5 times as long.
+VARIANTS["gen16/gmm_match05_long"] = (BEFORE.format("set_hbae_shapes"), SCREEN + GMM + match(0.5), 1500)
+VARIANTS["gen16/gmm_match05_nocritic_long"] = (BEFORE.format("set_hbae_shapes"), SCREEN + GMM + match(0.5) + NO_CRITIC, 1500)
+# The bound a plain autoencoder sets: WAE-MMD, the same encoder and generator, a deterministic decoder,
+# 64 images a step as the Set-HBAE's 8 sets of 8.
+VARIANTS["gen16/wae"] = ("gin/wae_shapes.gin", SCREEN, GEN_STEPS)
+# ... and at full length, 32 px, beside the Set-HBAE's record (the WAE recipe as shipped: 2000 steps of 64 images).
+VARIANTS["confirm/wae"] = ("gin/wae_shapes.gin", [], None)
 # The single-image HBAE: a set of one has one view, so matched draws reduce to R on one stochastic draw.
 HBAE_GENERATION = {
     "hbae_shipped": [],
     "hbae_gmm": ["models.hbae.prior = @priors.gmm"],
     "hbae_gmm_match05": ["models.hbae.prior = @priors.gmm", "models.hbae.regulariser_match = 0.5"],
+    "hbae_gmm_match05_nocritic": ["models.hbae.prior = @priors.gmm", "models.hbae.regulariser_match = 0.5",
+                                  "models.hbae.encoder_through_critic = False"],
 }
 VARIANTS.update({f"gen16/{name}": (BEFORE.format("hbae_shapes"), SCREEN + extra, GEN_STEPS)
                  for name, extra in HBAE_GENERATION.items()})

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import torch
+from einops import rearrange, repeat
 from torch import nn
 
 from hbaezoo.nn.blocks import DownTrunk, sn
@@ -27,25 +28,43 @@ class ProjectionDiscriminator(nn.Module):
         depth: int = 1,
         unconditional_term: bool = True,
         spectral: bool = True,
+        set_spread: bool = False,
     ) -> None:
         super().__init__()
         self.trunk = DownTrunk(image_shape=image_shape, width=width, depth=depth, spectral=spectral)
         self.cond_dim = cond_dim
         self.linear = sn(nn.Linear(width, 1), spectral) if unconditional_term or not cond_dim else None
         self.project = sn(nn.Linear(width, cond_dim, bias=False), spectral) if cond_dim else None
+        self.spread = sn(nn.Linear(width, 1), spectral) if set_spread else None
+
+    @property
+    def reads_sets(self) -> bool:
+        """Whether scores depend on the other elements of a set (then callers pass `set_size`)."""
+        return self.spread is not None
 
     def features(self, x: torch.Tensor) -> torch.Tensor:
         """x [B, C, H, W] -> φ(x) [B, width] (also used for feature-matching losses)."""
         return self.trunk(x)
 
-    def forward(self, x: torch.Tensor, z: torch.Tensor) -> torch.Tensor:
-        """x [B, C, H, W], z [B, Z] -> score [B]."""
+    def forward(self, x: torch.Tensor, z: torch.Tensor, set_size: int = 1) -> torch.Tensor:
+        """x [B·K, C, H, W] (the K elements of a set next to each other), z [B·K, Z] -> score [B·K].
+
+        K = `set_size` matters only with `set_spread`; a batch that is not whole sets is an error there.
+        """
         phi = self.trunk(x)
         score = phi.new_zeros(phi.shape[0])
         if self.linear is not None:
             score = score + self.linear(phi).squeeze(1)
         if self.project is not None:
             score = score + (self.project(phi) * z).sum(dim=1)
+        if self.spread is not None and set_size > 1:
+            if phi.shape[0] % set_size:
+                raise ValueError(f"discriminators.projection(set_spread=True): {phi.shape[0]} images are not whole "
+                                 f"sets of {set_size}; pass set_size=1 for single images.")
+            sets = rearrange(phi, "(b k) w -> b k w", k=set_size)
+            # sqrt(var + ε): a set of identical copies has zero spread, where a plain std has no gradient.
+            spread = (sets.var(dim=1, correction=0) + 1e-8).sqrt()
+            score = score + repeat(self.spread(spread).squeeze(1), "b -> (b k)", k=set_size)
         return score
 
 

@@ -89,8 +89,8 @@ class ConditionalAdversarial(Model):
             x = as_set(batch["x"])
             z, extra = self.condition(batch, terms=terms)
             z_per_element = repeat(z, "b z -> (b k) z", k=x.shape[1])
-            real = self.discriminator(rearrange(x, "b k c h w -> (b k) c h w"), z_per_element)
-            fake = self.discriminator(self.generate(z, x.shape[1]), z_per_element)
+            real = self.score(rearrange(x, "b k c h w -> (b k) c h w"), z_per_element, x.shape[1])
+            fake = self.score(self.generate(z, x.shape[1]), z_per_element, x.shape[1])
             return real, fake, sum(extra.values(), torch.zeros(()))
 
         def critic_objective():
@@ -104,10 +104,17 @@ class ConditionalAdversarial(Model):
         def generator_objective():
             z, _ = self.condition(batch, terms=False)
             x = as_set(batch["x"])
-            fake = self.discriminator(self.generate(z, x.shape[1]), repeat(z, "b z -> (b k) z", k=x.shape[1]))
+            fake = self.score(self.generate(z, x.shape[1]), repeat(z, "b z -> (b k) z", k=x.shape[1]), x.shape[1])
             return self.adversarial.generator(fake) + sum(self.generator_terms(batch, z).values(), torch.zeros(()))
 
         return {"critic_objective": critic_objective, "margin": margin, "generator_objective": generator_objective}
+
+    def score(self, images: torch.Tensor, codes: torch.Tensor, k: int) -> torch.Tensor:
+        """D(x|z) over sets of k: images [B·k, C, H, W], codes [B·k, Z] -> [B·k]; a critic that
+        reads sets jointly (`reads_sets`) is told k, others score element by element."""
+        if getattr(self.discriminator, "reads_sets", False):
+            return self.discriminator(images, codes, set_size=k)
+        return self.discriminator(images, codes)
 
     def generate(self, z: torch.Tensor, k: int = 1, noise_scale: float = 1.0) -> torch.Tensor:
         """k images per code: z [B, Z] -> [B * k, C, H, W] (element-major within each code)."""
@@ -121,8 +128,8 @@ class ConditionalAdversarial(Model):
         k = x.shape[1]
         z, extra = self.condition(batch, terms=True)
         z_critic = repeat(self.critic_code(z), "b z -> (b k) z", k=k)
-        real = self.discriminator(x.flatten(0, 1), z_critic)
-        fake = self.discriminator(self.fakes(z, k), z_critic)
+        real = self.score(x.flatten(0, 1), z_critic, k)
+        fake = self.score(self.fakes(z, k), z_critic, k)
         adv = self.adversarial.critic(real, fake)
         logs = {"adv": adv.detach(), "d_real": real.mean().detach(), "d_fake": fake.mean().detach(),
                 "margin": (real.mean() - fake.mean()).detach()}
@@ -143,7 +150,7 @@ class ConditionalAdversarial(Model):
         k = x.shape[1]
         with torch.no_grad():
             z, _ = self.condition(batch, terms=False)
-        fake = self.discriminator(self.generate(z, k), repeat(z, "b z -> (b k) z", k=k))
+        fake = self.score(self.generate(z, k), repeat(z, "b z -> (b k) z", k=k), k)
         adv = self.adversarial.generator(fake)
         loss, logs = adv, {"adv": adv.detach()}
         for name, value in self.generator_terms(batch, z).items():

@@ -144,8 +144,8 @@ class HBAE(Encodes, ConditionalAdversarial):
 
         def scores(z: torch.Tensor, real: bool) -> tuple[torch.Tensor | None, torch.Tensor]:
             codes = repeat(z, "b z -> (b k) z", k=k)
-            d_real = self.discriminator(rearrange(x, "b k c h w -> (b k) c h w"), codes) if real else None
-            return d_real, self.discriminator(self.generate(z, k), codes)
+            d_real = self.score(rearrange(x, "b k c h w -> (b k) c h w"), codes, k) if real else None
+            return d_real, self.score(self.generate(z, k), codes, k)
 
         def critic_objective() -> torch.Tensor:
             posterior = self.encode(x)
