@@ -23,17 +23,10 @@ sys.path.insert(0, str(REPO))
 
 
 def build(recipe: str, bindings: list[str] = ()):
-    """(model, dataset, gin-configured Trainer kwargs) of a recipe, without a run dir."""
-    import hbaezoo  # noqa: F401
-    from hbaezoo import config
-    from hbaezoo.run import build_model
-    from hbaezoo.run import recipe as recipe_parts
+    """(model, dataset) of a recipe in gin/, without a run dir; gin keeps the parsed recipe for the Trainer."""
+    import hbaezoo
 
-    config.parse([REPO / "gin" / recipe], list(bindings))
-    model_factory, dataset_factory = recipe_parts()
-    dataset = dataset_factory(split="train")
-    model = build_model(model_factory, dataset.describe())
-    return model, dataset
+    return hbaezoo.build(REPO / "gin" / recipe, list(bindings))
 
 
 def batch_shape() -> tuple[int, int | None]:
@@ -67,7 +60,7 @@ def step_rate(trainer, batch: dict[str, torch.Tensor], seconds: float) -> float:
 
 def step_trainer(model, dataset, batch_size: int, set_size: int | None, **options):
     """A Trainer for timing train_step alone (no run dir use, no progress) and step 0's batch, placed."""
-    from hbaezoo.train.trainer import Trainer
+    from hbaezoo.training.trainer import Trainer
 
     trainer = Trainer(model, dataset, tempfile.mkdtemp(), steps=10**9, batch_size=batch_size, set_size=set_size,
                       progress=False, tensorboard=False, **options)
@@ -76,7 +69,7 @@ def step_trainer(model, dataset, batch_size: int, set_size: int | None, **option
 
 def trainer_rate(model, dataset, seconds, cudnn_benchmark=False, tf32=True, **options):
     """A callable measuring images/s of train_step on the recipe's first batch with Trainer `options`."""
-    from hbaezoo.train.backends import set_tf32
+    from hbaezoo.training.backends import set_tf32
 
     trainer, batch = step_trainer(copy.deepcopy(model), dataset, *batch_shape(), tf32=tf32, **options)
     images = images_in(batch["x"])
@@ -115,7 +108,7 @@ def rate(fn: Callable[[], int], seconds: float = 3.0) -> float:
 
 def machine(device: torch.device | str = "auto") -> str:
     """The device a benchmark ran on (default: where Trainer.device = 'auto' trains) and the host."""
-    from hbaezoo.train.trainer import resolve_device
+    from hbaezoo.training.trainer import resolve_device
 
     device = resolve_device(str(device))
     where = str(device)

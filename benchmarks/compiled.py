@@ -26,7 +26,7 @@ def main() -> None:
     record_options(parser)
     args = parser.parse_args()
 
-    from hbaezoo.train.trainer import resolve_device
+    from hbaezoo.training.trainer import resolve_device
 
     device = resolve_device("auto")
     recipes = {}

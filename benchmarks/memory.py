@@ -18,8 +18,8 @@ from common import REPO, machine, record_options, write_record
 CHILD = """
 import json, resource, sys, torch
 sys.argv = ['hbaezoo']
-from hbaezoo.run import train
-train([{recipe!r}], ['Trainer.progress = False', 'Trainer.tensorboard = False'], run_dir={run_dir!r}, overrides={{'steps': {steps}}})
+from hbaezoo.api import fit
+fit([{recipe!r}], ['Trainer.progress = False', 'Trainer.tensorboard = False'], run_dir={run_dir!r}, overrides={{'steps': {steps}}})
 out = {{'rss_mib': resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}}
 if torch.cuda.is_available():
     out['cuda_mib'] = torch.cuda.max_memory_allocated() / 2**20

@@ -80,7 +80,7 @@ def images_of(dataset, n: int) -> tuple[torch.Tensor, torch.Tensor]:
 
 def hbaezoo_run(model, dataset, steps: int, batch_size: int):
     """One whole hbaezoo training run: Trainer construction, fit(), final preview grid and checkpoint."""
-    from hbaezoo.train.trainer import Trainer
+    from hbaezoo.training.trainer import Trainer
 
     def run() -> float:
         with tempfile.TemporaryDirectory() as run_dir:

@@ -31,7 +31,7 @@ def adam(**options):
 
 
 def measure(recipe: str, seconds: float, rounds: int, with_compile: bool) -> dict:
-    from hbaezoo.train.trainer import Trainer, resolve_device
+    from hbaezoo.training.trainer import Trainer, resolve_device
 
     clear_gin()
     model, dataset = build(recipe)

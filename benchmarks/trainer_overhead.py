@@ -73,7 +73,7 @@ def main() -> None:
     args = parser.parse_args()
 
     from hbaezoo.data.batches import BatchPlan, batches
-    from hbaezoo.train.trainer import Trainer
+    from hbaezoo.training.trainer import Trainer
 
     model, dataset = build(args.recipe, args.binding)
     batch_size, set_size = batch_shape()

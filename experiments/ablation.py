@@ -27,6 +27,7 @@ sys.path.insert(0, str(REPO / "benchmarks"))
 from common import machine  # noqa: E402  (where a run trained, said as the benchmarks say it)
 
 from hbaezoo.files import write_text_atomic  # noqa: E402
+from hbaezoo.rundir.layout import RunDir  # noqa: E402
 
 # The paper read literally (Eq. 7/8 and §4.2): E gets gradient through G, R trains E only, as a mean.
 PAPER = ["models.set_hbae.encoder_through_generator = True", "models.set_hbae.encoder_through_critic = True",
@@ -196,10 +197,9 @@ SCREEN_EVAL = ["metrics.probe.sizes = (256, 2048)", "metrics.probe_random.sizes 
                "metrics.probe.seeds = 2", "metrics.probe_random.seeds = 2", "metrics.diversity.inputs = 32"]
 
 
-def curve_summary(metrics_file: Path, tail: float = 0.2) -> dict[str, float]:
+def curve_summary(run_dir: RunDir, tail: float = 0.2) -> dict[str, float]:
     """Mean, min and max of each logged scalar over the last `tail` of training."""
-    rows = [json.loads(line) for line in metrics_file.read_text().splitlines() if line.strip()]
-    rows = [r for r in rows if "step" in r]
+    rows = run_dir.read_metrics()
     if not rows:
         return {}
     last = rows[-1]["step"]
@@ -238,7 +238,8 @@ def main(argv=None) -> int:
     hbaezoo = [sys.executable, "-m", "hbaezoo"]
     for name in args.variants:
         recipe, bindings, steps = VARIANTS[name]
-        run_dir = Path(args.root) / name
+        rd = RunDir(Path(args.root) / name)
+        run_dir = rd.path
         train = [*hbaezoo, "run", recipe, "--run-dir", str(run_dir)] + (["--steps", str(steps)] if steps else [])
         for b in bindings:
             train += ["-b", b]
@@ -254,11 +255,11 @@ def main(argv=None) -> int:
             "name": name, "recipe": recipe, "bindings": bindings, "steps": steps, "machine": machine(),
             "train_command": shlex.join(["hbaezoo", *train[3:]]), "eval_command": shlex.join(["hbaezoo", *ev[3:]]),
             "train_seconds": train_s, "eval_seconds": eval_s,
-            "curves": curve_summary(run_dir / "metrics.jsonl"),
-            "eval": json.loads((run_dir / "eval" / "results.json").read_text()),
+            "curves": curve_summary(rd),
+            "eval": json.loads(rd.results.read_text()),
         }
         if "probe" in metrics.split(","):  # a second opinion from scikit-learn (experiments/independent_probe.py)
-            probe_file = run_dir / "eval" / "independent_probe.json"
+            probe_file = rd.eval_file("independent_probe.json")
             run([sys.executable, str(REPO / "experiments" / "independent_probe.py"), str(run_dir), "--out", str(probe_file)])
             record["independent"] = json.loads(probe_file.read_text())
         out = REPO / "results" / args.table / f"{name.replace('/', '__')}.json"

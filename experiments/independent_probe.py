@@ -49,13 +49,14 @@ def main(argv=None) -> int:
     ap.add_argument("--out")
     args = ap.parse_args(argv)
 
-    from hbaezoo.run import load_run, recipe
+    import hbaezoo
+    from hbaezoo.assembly import build_model
 
-    model, data, dataset_factory, step = load_run(args.run_dir, device="cpu")
-    train, test = dataset_factory(split="train"), dataset_factory(split="test")
-    model_factory, _ = recipe()
-    torch.manual_seed(12345)  # the untrained twin: same recipe, weights the training never touched
-    twin = model_factory(image_shape=tuple(data["image_shape"]), num_classes=data["num_classes"]).eval()
+    run = hbaezoo.load(args.run_dir, device="cpu")
+    model, step = run.model, run.step
+    train, test = run.dataset("train"), run.dataset("test")
+    # The untrained twin: same recipe, weights the training never touched.
+    twin = build_model(run.data, seed=12345).eval()
     features = {name: (codes(m, train.images), codes(m, test.images)) for name, m in (("trained", model), ("untrained", twin))}
     y_train, y_test = train.labels.numpy(), test.labels.numpy()
     result = {"run_dir": str(args.run_dir), "step": step, "probe": "sklearn LogisticRegression(lbfgs, C=1), standardised"}

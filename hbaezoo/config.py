@@ -14,8 +14,7 @@ import gin
 import gin.config_parser
 
 from hbaezoo.errors import ConfigError
-from hbaezoo.paths import read_run_file
-from hbaezoo.registry import load_core, suggest
+from hbaezoo.registry import EVALUATION_KINDS, core_loaded, load_core, suggest
 from hbaezoo.signatures import parameters
 
 
@@ -90,6 +89,11 @@ def read_recipe(path: str | Path) -> str:
         data = path.read_bytes()
     except OSError as exc:
         raise ConfigError(f"config file {path} cannot be read: {exc.strerror or exc}.") from exc
+    return decode_recipe(data, path)
+
+
+def decode_recipe(data: bytes, path: str | Path) -> str:
+    """A recipe's bytes as text; ConfigError naming the line and column of a byte that is not UTF-8."""
     try:
         return data.decode("utf-8")
     except UnicodeDecodeError as exc:
@@ -286,18 +290,15 @@ def code_statements(text: str) -> list[str]:
     return found
 
 
-def parse_loaded(path: Path, *, trusted_modules: set[str], trust: bool = False) -> None:
-    """Parse a run directory's config.gin without running code from it.
+def parse_loaded(text: str, path: Path, *, trusted_modules: set[str], trust: bool = False) -> None:
+    """Parse a run directory's config.gin (`text`, read from `path` by the run directory) without running code from it.
 
     A run directory may come from someone else. gin executes `import` lines and reads
     `include`d files, so those are refused unless `trust` (--trust-config) or the module is
     in `trusted_modules` (installed hbaezoo plugins the run recorded, and --plugin modules).
     """
     gin.clear_config()
-    load_core()
-    if not trust:
-        read_run_file(path)  # a regular file, not a link to a device or outside the run
-    text = read_recipe(path)
+    load_core(skip=EVALUATION_KINDS)  # sampling needs no metric; a config that binds one loads them below
     if not trust:
         try:
             statements = code_statements(text)
@@ -311,7 +312,14 @@ def parse_loaded(path: Path, *, trusted_modules: set[str], trust: bool = False) 
                 f"imported. If you trust where this run came from, pass --trust-config (or --plugin MODULE "
                 f"for a module you have)."
             )
-    _parse_file(path, text)
+    try:
+        _parse_file(path, text)
+    except ConfigError:
+        if core_loaded():
+            raise
+        gin.clear_config()
+        load_core()  # the config names a part of a kind not yet loaded (a metric setting): load all, parse again
+        _parse_file(path, text)
 
 
 def _trusted(module: str | None, trusted: set[str]) -> bool:

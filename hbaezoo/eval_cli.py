@@ -1,10 +1,11 @@
-"""The `eval` and `report` subcommands of `hbaezoo` (kept beside cli.py: nothing in hbaezoo.eval imports the CLI)."""
+"""The `eval` and `report` subcommands of `hbaezoo` (kept beside cli.py; both take their argparse pieces from cli_args.py, and nothing below imports them)."""
 
 from __future__ import annotations
 
 import contextlib
 
-from hbaezoo.cli import positive_int as _positive
+from hbaezoo.cli_args import positive_int as _positive
+from hbaezoo.cli_args import registered
 
 
 def cmd_eval(args) -> int:
@@ -35,8 +36,6 @@ def cmd_report(args) -> int:
 
 def register(sub, plugin_arg, trust_arg) -> None:
     """Add `eval` and `report` to the `hbaezoo` subcommands."""
-    from hbaezoo.cli import registered
-
     ev = sub.add_parser("eval", help="compute metrics of a trained run (FID, MSE, diversity, few-shot probe, ...)")
 
     def details() -> str:  # imports the metrics: only when `hbaezoo eval --help` shows it

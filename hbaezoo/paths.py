@@ -1,4 +1,4 @@
-"""Where hbaezoo may write, checked before any work starts, and the lock on a run directory.
+"""Where hbaezoo may write, checked before any work starts (the run directory's lock is in hbaezoo/rundir/lock.py).
 
 An output path that cannot be written must fail in the first second with its name, not after
 an hour of training (at the first checkpoint) or of evaluation (at the PNG or JSON write).
@@ -6,18 +6,10 @@ an hour of training (at the first checkpoint) or of evaluation (at the PNG or JS
 
 from __future__ import annotations
 
-import errno
 import os
-import socket
-import sys
-import time
 from pathlib import Path
 
-from hbaezoo.errors import ConfigError, HbaezooError
-
-
-class RunDirLocked(HbaezooError):
-    """Another process is writing the same run directory."""
+from hbaezoo.errors import ConfigError
 
 
 def _first_existing(path: Path) -> Path:
@@ -61,70 +53,3 @@ def probe_writable(folder: Path, what: str) -> None:
                           f"writable disk with free space.") from exc
     finally:
         probe.unlink(missing_ok=True)
-
-
-class RunDirLock:
-    """An exclusive lock on RUN_DIR/.lock, held while a run writes the directory.
-
-    flock, not a pid file: the kernel releases it when the process dies (SIGKILL, power loss),
-    so a stale lock never blocks the next run. The file names the holder for the error message.
-    """
-
-    def __init__(self, run_dir: Path) -> None:
-        self.path = Path(run_dir) / ".lock"
-        self.fd: int | None = None
-
-    def acquire(self) -> RunDirLock:
-        import fcntl
-
-        fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except OSError as exc:
-            os.close(fd)
-            if exc.errno not in (errno.EWOULDBLOCK, errno.EAGAIN, errno.EACCES):
-                raise
-            holder = self.path.read_text(errors="replace").strip() or "another process"
-            raise RunDirLocked(
-                f"{self.path.parent} is in use by {holder}. Two runs must not write one run directory: wait "
-                f"for that one to finish (or stop it; running the same command again resumes), or use another "
-                f"--run-dir."
-            ) from None
-        os.ftruncate(fd, 0)
-        command = " ".join(["hbaezoo", *sys.argv[1:]])[:300]
-        os.write(fd, f"pid {os.getpid()} on {socket.gethostname()} since {time.strftime('%Y-%m-%d %H:%M:%S')} "
-                     f"({command})\n".encode("utf-8", "replace"))
-        self.fd = fd
-        return self
-
-    def release(self) -> None:
-        if self.fd is not None:
-            os.close(self.fd)  # closing drops the flock
-            self.fd = None
-
-    def __enter__(self) -> RunDirLock:
-        return self.acquire()
-
-    def __exit__(self, *exc) -> None:
-        self.release()
-
-
-def read_run_file(path: Path, limit: int = 64 << 20) -> bytes:
-    """The bytes of a file in a run directory that may come from someone else: a regular file (not
-    a link to /dev/zero or outside the run), at most `limit` bytes; CheckpointError otherwise."""
-    import stat
-
-    from hbaezoo.errors import CheckpointError
-
-    try:
-        st = os.lstat(path)
-    except OSError as exc:
-        raise CheckpointError(f"{path} cannot be read: {exc.strerror or exc}.") from exc
-    if not stat.S_ISREG(st.st_mode):
-        raise CheckpointError(f"{path} is not a regular file (a link, a folder or a device); hbaezoo writes plain "
-                              f"files only, so this run directory was changed by hand. Replace it with the file "
-                              f"`hbaezoo run` wrote.")
-    if st.st_size > limit:
-        raise CheckpointError(f"{path} is {st.st_size} bytes, more than the {limit} hbaezoo ever writes there.")
-    with open(path, "rb") as f:
-        return f.read(limit + 1)

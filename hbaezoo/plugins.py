@@ -49,22 +49,7 @@ def load_plugins(modules: tuple[str, ...] | list[str] = (), *, warn=None) -> Plu
     if not _autoloaded and not _autoload_disabled():
         _autoloaded = True
         for ep in sorted(entry_points(group=GROUP), key=lambda e: e.name):
-            if ep.name in REPORT.loaded:
-                continue
-            dist = ep.dist.name if ep.dist is not None else ep.name
-            try:
-                with registering_as(f"plugin {dist}"):
-                    ep.load()
-            except Exception as exc:  # a broken plugin must not take the others down
-                REPORT.failed[ep.name] = f"{type(exc).__name__}: {exc}"
-                warn(
-                    f"plugin '{ep.name}' ({ep.value}, from {dist}) failed to import and was "
-                    f"skipped: {type(exc).__name__}: {exc}\n"
-                    f"{traceback.format_exc(limit=-3)}"
-                    f"Fix or uninstall it, or set {DISABLE_ENV}=1 to skip all plugins."
-                )
-            else:
-                REPORT.loaded[ep.name] = ep.dist.version if ep.dist is not None else "unknown"
+            _load_entry_point(ep, warn)
     if modules and "" not in sys.path and os.getcwd() not in sys.path:
         # `python -m hbaezoo` has the working directory on sys.path, the `hbaezoo` script not;
         # appended, not prepended, so a local file never shadows an installed package.
@@ -83,6 +68,63 @@ def load_plugins(modules: tuple[str, ...] | list[str] = (), *, warn=None) -> Plu
             ) from exc
         REPORT.loaded[module] = getattr(importlib.import_module(module), "__version__", "local")
     return REPORT
+
+
+def _load_entry_point(ep, warn) -> None:
+    if ep.name in REPORT.loaded:
+        return
+    dist = ep.dist.name if ep.dist is not None else ep.name
+    try:
+        with registering_as(f"plugin {dist}"):
+            ep.load()
+    except Exception as exc:  # a broken plugin must not take the others down
+        REPORT.failed[ep.name] = f"{type(exc).__name__}: {exc}"
+        warn(
+            f"plugin '{ep.name}' ({ep.value}, from {dist}) failed to import and was "
+            f"skipped: {type(exc).__name__}: {exc}\n"
+            f"{traceback.format_exc(limit=-3)}"
+            f"Fix or uninstall it, or set {DISABLE_ENV}=1 to skip all plugins."
+        )
+    else:
+        REPORT.loaded[ep.name] = ep.dist.version if ep.dist is not None else "unknown"
+
+
+def loaded_modules() -> list[str]:
+    """The modules of the plugins loaded now (entry points and --plugin modules), as a run records them."""
+    modules = {ep.name: ep.module for ep in entry_points(group=GROUP)}
+    return sorted({modules.get(name, name) for name in REPORT.loaded})
+
+
+def trusted_modules(recorded: list[str], plugins: list[str] | tuple[str, ...] = ()) -> set[str]:
+    """Modules a run's config may import and whose import the run may ask for: installed hbaezoo
+    plugins the run recorded, and those named by --plugin."""
+    installed = {ep.module for ep in entry_points(group=GROUP)}
+    recorded = {m for m in recorded if isinstance(m, str)} if isinstance(recorded, list) else set()
+    return (installed & recorded) | set(plugins)
+
+
+def load_recorded(recorded: list[str], *, trust: bool = False, warn=None) -> list[str]:
+    """Load the plugins a run recorded (data.json `plugins`) before its config is parsed.
+
+    The trust rule of config imports: installed hbaezoo plugins load (even with autoloading off:
+    the run needs them); any other module, a local `--plugin` file when the run was trained, runs
+    code from outside the installed packages, so it is imported only with `trust` (--trust-config).
+    Returns the recorded modules left unloaded.
+    """
+    warn = warn or _print_warning
+    installed = {ep.module: ep for ep in entry_points(group=GROUP)}
+    loaded = set(loaded_modules())
+    left = []
+    for module in recorded:
+        if module in loaded:
+            continue
+        if module in installed:
+            _load_entry_point(installed[module], warn)
+        elif trust:
+            load_plugins([module])
+        else:
+            left.append(module)
+    return left
 
 
 def _print_warning(message: str) -> None:

@@ -196,8 +196,8 @@ DATASETS = Registry("datasets", "image datasets with labels and groups (sets)", 
 OPTIMIZERS = Registry("optimizers", "params -> torch optimizer, gin-scoped per group", _C + "optimizers")
 SCHEDULES = Registry("schedules", "(optimizer, steps) -> learning-rate scheduler", _C + "optimizers")
 SAMPLERS = Registry("samplers", "inference modes of `hbaezoo sample`: model -> image grid", "hbaezoo.sampling")
-METRICS = Registry("metrics", "evaluation metrics of `hbaezoo eval`", "hbaezoo.eval")
-FEATURE_EXTRACTORS = Registry("extractors", "images -> features for FID and feature-space MSE", "hbaezoo.eval")
+METRICS = Registry("metrics", "evaluation metrics of `hbaezoo eval`", "hbaezoo.eval.parts")
+FEATURE_EXTRACTORS = Registry("extractors", "images -> features for FID and feature-space MSE", "hbaezoo.eval.parts")
 
 REGISTRIES: dict[str, Registry] = {
     r.kind: r
@@ -224,7 +224,23 @@ def all_parts() -> list[Part]:
     return [p for r in REGISTRIES.values() for p in r.parts()]
 
 
-def load_core() -> None:
-    """Register the core parts of every kind (what `import hbaezoo` once did)."""
+# What a recipe binds besides parts: `run.model` / `run.dataset`, the Trainer's settings, the semantic
+# classifier's. Imported by name, like the kinds' core modules, so the registry imports no layer above it.
+SETTINGS_MODULES = ("hbaezoo.assembly", "hbaezoo.training.trainer")
+
+#: Kinds only evaluation uses: loading a run for sampling leaves them (and the evaluation stack) unimported.
+EVALUATION_KINDS = ("metrics", "extractors")
+
+
+def load_core(*, skip: tuple[str, ...] = ()) -> None:
+    """Register the core parts of every kind but those in `skip`, and the settings a recipe binds."""
     for reg in REGISTRIES.values():
-        reg.load_core()
+        if reg.kind not in skip:
+            reg.load_core()
+    for module in SETTINGS_MODULES:
+        importlib.import_module(module)
+
+
+def core_loaded() -> bool:
+    """Whether every kind's core parts are registered."""
+    return all(reg._core_loaded for reg in REGISTRIES.values())

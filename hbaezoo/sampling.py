@@ -16,6 +16,7 @@ from hbaezoo.errors import ConfigError, DataError
 from hbaezoo.models.base import Model, as_set
 from hbaezoo.paths import check_output_file
 from hbaezoo.registry import SAMPLERS
+from hbaezoo.rundir.loading import load
 from hbaezoo.scopes import seeded
 
 MAX_GRID = 1024  # rows or columns of one PNG; more is a typo, and would not fit in memory
@@ -150,8 +151,6 @@ def sample_to_file(run_dir, mode: str, out, *, n: int = 8, steps: int = 6, devic
 
     `given`: how many views of each set the `set_complete` mode shows the model.
     """
-    from hbaezoo.run import load_run  # run imports the trainer, whose previews import this module
-
     out = check_output_file(out, "--out")
     if n > MAX_GRID or steps > MAX_GRID:
         raise ConfigError(f"--n {n} / --steps {steps}: a grid holds at most {MAX_GRID} rows or columns; "
@@ -160,8 +159,8 @@ def sample_to_file(run_dir, mode: str, out, *, n: int = 8, steps: int = 6, devic
     if given is not None and "given" not in SAMPLERS.part(mode).parameters():
         raise ConfigError(f"--given applies to the set-complete mode, not to {mode.replace('_', '-')}.")
     sampler = factory() if given is None else factory(given=given)
-    model, data, dataset_factory, _ = load_run(run_dir, device=device, use_ema=use_ema, plugins=plugins,
-                                               trust_config=trust_config)
+    run = load(run_dir, device=device, use_ema=use_ema, plugins=plugins, trust_config=trust_config)
+    model, data, dataset_factory = run.model, run.data, run.dataset_factory
     with torch.no_grad(), seeded(seed, model.device):
         x = None
         if sampler.needs_data:

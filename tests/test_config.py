@@ -8,7 +8,7 @@ import torch
 
 from hbaezoo import config
 from hbaezoo.errors import ConfigError
-from hbaezoo.run import build_model, recipe
+from hbaezoo.assembly import build_model
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -35,8 +35,7 @@ def test_every_shapes_recipe_includes_the_shared_data_settings():
 def test_a_binding_for_a_part_the_model_lacks_is_reported_as_unused():
     config.parse([REPO / "gin" / "gan_shapes.gin"], ["encoders.resnet.width = 8", "generators.resnet.width = 4",
                                                      "discriminators.projection.width = 4"])
-    model_factory, _ = recipe()
-    build_model(model_factory, {"image_shape": (3, 8, 8), "num_classes": 0})
+    build_model({"image_shape": (3, 8, 8), "num_classes": 0})
     unused = config.unused_bindings()
     assert "encoders.resnet.width" in unused  # a GAN has no encoder
     assert not any(name.startswith(("generators.", "discriminators.", "models.gan")) for name in unused), unused
@@ -71,15 +70,15 @@ def test_an_include_gin_would_read_from_elsewhere_is_refused(tmp_path):
 
 
 def test_a_run_made_before_its_recipe_used_includes_still_resumes(tmp_path):
-    from hbaezoo.run import check_same_config
+    from hbaezoo.rundir.layout import RunDir
 
     recipe = REPO / "gin" / "hbae_shapes.gin"
     text = config.config_text([recipe], [], config.parse([recipe]))
     flat = "\n".join(line for line in text.splitlines() if not line.startswith("#"))  # the same values, laid out otherwise
     (tmp_path / "config.gin").write_text("# an older layout\n" + "\n".join(reversed(flat.splitlines())) + "\n")
-    check_same_config(tmp_path, text)  # same bindings: resumes
+    RunDir(tmp_path).check_same_config(text)  # same bindings: resumes
     with pytest.raises(ConfigError, match="different config"):
-        check_same_config(tmp_path, text + "\nTrainer.seed = 1\n")
+        RunDir(tmp_path).check_same_config(text + "\nTrainer.seed = 1\n")
     assert not config.same_bindings("Trainer.seed = 0\n", "Trainer.seed = 0\nTrainer.seed = 1\n")  # the later wins
 
 

@@ -13,7 +13,7 @@ from PIL import Image
 from hbaezoo import config
 from hbaezoo.errors import CapabilityError
 from hbaezoo.registry import DATASETS, SAMPLERS
-from hbaezoo.run import train
+from hbaezoo.api import fit
 from hbaezoo.sampling import sample_to_file
 
 REPO = os.path.abspath(os.path.join(os.path.dirname(__file__), ".."))
@@ -32,7 +32,7 @@ def dataset_bindings() -> list[str]:
 def test_recipe_trains_two_steps_and_samples(recipe, tiny, tmp_path):
     run_dir = tmp_path / "run"
     extra = [*tiny, *dataset_bindings()]
-    logs = train([recipe], extra, run_dir=run_dir, overrides={"steps": 2})
+    _, logs = fit([recipe], extra, run_dir=run_dir, overrides={"steps": 2})
     assert any(k.endswith("/loss") for k in logs)
     # The recipe itself binds nothing its run ignores (the test's extra bindings cover every part).
     ours = {b.split("=")[0].strip() for b in extra}

@@ -15,12 +15,12 @@ import html
 import io
 import json
 import math
-import re
 from collections import defaultdict
 from pathlib import Path
 
 from hbaezoo.errors import CheckpointError
-from hbaezoo.paths import check_output_file, read_run_file
+from hbaezoo.paths import check_output_file
+from hbaezoo.rundir.layout import RunDir
 
 
 def esc(value) -> str:
@@ -30,20 +30,6 @@ def esc(value) -> str:
 
 def _number(value) -> bool:
     return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
-
-
-def read_metrics(path: Path) -> list[dict]:
-    """Rows of metrics.jsonl with a numeric step; damaged lines (an interrupted write) are skipped."""
-    rows = []
-    if path.is_file():
-        for line in read_run_file(path).decode("utf-8", "replace").splitlines():
-            try:
-                row = json.loads(line)
-            except (json.JSONDecodeError, RecursionError):
-                continue
-            if isinstance(row, dict) and _number(row.get("step")):
-                rows.append(row)
-    return rows
 
 
 def _img(png: bytes, alt: str) -> str:
@@ -84,18 +70,6 @@ def loss_curves(rows: list[dict]) -> bytes | None:
     return buf.getvalue()
 
 
-def latest_samples(samples_dir: Path) -> dict[str, Path]:
-    """mode -> newest samples/<mode>_step<N>.png."""
-    newest: dict[str, tuple[int, Path]] = {}
-    for path in samples_dir.glob("*.png") if samples_dir.is_dir() else []:
-        if not path.is_file() or path.is_symlink():  # hbaezoo writes plain files; a link may point anywhere
-            continue
-        m = re.fullmatch(r"(.+)_step(\d+)\.png", path.name)
-        if m and (m.group(1) not in newest or int(m.group(2)) > newest[m.group(1)][0]):
-            newest[m.group(1)] = (int(m.group(2)), path)
-    return {mode: newest[mode][1] for mode in sorted(newest)}
-
-
 def _dict(value) -> dict:
     return value if isinstance(value, dict) else {}
 
@@ -129,41 +103,41 @@ pre{background:#f6f6f6;padding:1em;overflow:auto}h2{border-bottom:1px solid #ccc
 
 
 def build_report(run_dir: str | Path) -> str:
-    run_dir = Path(run_dir)
+    rd = RunDir(run_dir)
+    run_dir = rd.path
     if not run_dir.is_dir():
         raise CheckpointError(f"{run_dir} is not a directory; give the run directory `hbaezoo run` wrote.")
     head = (f"<!doctype html><html><head><meta charset=utf-8><title>hbaezoo report: {html.escape(run_dir.name)}"
             f"</title><style>{STYLE}</style></head><body><h1>{html.escape(str(run_dir))}</h1>")
     parts = [head]
-    rows = read_metrics(run_dir / "metrics.jsonl")
+    rows = rd.read_metrics()
     parts.append("<h2>Training curves</h2>")
     png = loss_curves(rows)
     parts.append(_img(png, "training curves") if png else "<p>No metrics.jsonl entries yet.</p>")
     if rows:
         parts.append(f"<p>{len(rows)} logged steps, last step {esc(rows[-1]['step'])}.</p>")
     parts.append("<h2>Latest samples</h2>")
-    samples = latest_samples(run_dir / "samples")
+    samples = rd.latest_samples()
     for mode, path in samples.items():
-        parts.append(f"<h3>{html.escape(mode)} <small>({html.escape(path.name)})</small></h3>{_img(read_run_file(path), mode)}")
+        parts.append(f"<h3>{html.escape(mode)} <small>({html.escape(path.name)})</small></h3>{_img(rd.read_bytes(path), mode)}")
     if not samples:
         parts.append("<p>No sample grids in samples/ yet.</p>")
-    results = run_dir / "eval" / "results.json"
+    results = rd.results
     if results.is_file():
         parts.append("<h2>Evaluation</h2>")
         try:
-            parts.append(eval_table(json.loads(read_run_file(results).decode("utf-8", "replace"))))
+            parts.append(eval_table(json.loads(rd.read_text(results))))
         except (json.JSONDecodeError, RecursionError) as exc:
             parts.append(f"<p>eval/results.json could not be read: {html.escape(str(exc))}</p>")
-    config = run_dir / "config.gin"
-    if config.is_file():
-        parts.append(f"<h2>Config</h2><details><summary>config.gin</summary><pre>{esc(read_run_file(config).decode('utf-8', 'replace'))}</pre></details>")
+    if rd.config.is_file():
+        parts.append(f"<h2>Config</h2><details><summary>config.gin</summary><pre>{esc(rd.read_text(rd.config))}</pre></details>")
     parts.append("</body></html>")
     return "\n".join(parts)
 
 
 def write_report(run_dir: str | Path, out: str | Path | None = None) -> Path:
     """Write the report (default RUN_DIR/report.html) and return its path."""
-    path = check_output_file(out, "--out") if out else Path(run_dir) / "report.html"
+    path = check_output_file(out, "--out") if out else RunDir(run_dir).report
     text = build_report(run_dir)
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(text)

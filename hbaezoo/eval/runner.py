@@ -109,7 +109,9 @@ def evaluate(run_dir, *, metrics=None, n: int = 1000, device: str = "auto", seed
     import gin
 
     from hbaezoo import config as gin_config
-    from hbaezoo.run import load_run, recipe, versions
+    from hbaezoo.assembly import build_model, factories, versions
+    from hbaezoo.rundir.layout import RunDir
+    from hbaezoo.rundir.loading import load
 
     if n < 2:
         raise ConfigError(f"--n must be at least 2 (FID needs two samples per set), got {n}.")
@@ -117,20 +119,20 @@ def evaluate(run_dir, *, metrics=None, n: int = 1000, device: str = "auto", seed
     chosen = ext.choose(extractor)
     started = time.perf_counter()
     run_dir = Path(run_dir)
-    path = check_output_file(out, "--out") if out else run_dir / "eval" / "results.json"
-    model, data, dataset_factory, step = load_run(run_dir, device=device, use_ema=use_ema, plugins=plugins,
-                                                  trust_config=trust_config)
+    path = check_output_file(out, "--out") if out else RunDir(run_dir).results
+    loaded = load(run_dir, device=device, use_ema=use_ema, plugins=plugins, trust_config=trust_config)
+    model, data, dataset_factory, step = loaded.model, loaded.data, loaded.dataset_factory, loaded.step
     for binding in bindings:  # metric parameters, e.g. -b "metrics.probe.seeds = 5"
         try:
             gin.parse_config(binding)
         except gin_config.PARSE_ERRORS as exc:
             raise gin_config.explain(exc, f"binding -b {binding!r}") from exc
-    model_factory, _ = recipe()
+    model_factory, _ = factories("model from the run's config.gin")
     dev = model.device
 
     def build_untrained(init_seed: int):
         with seeded(init_seed, dev):
-            fresh = model_factory(image_shape=tuple(data["image_shape"]), num_classes=data["num_classes"])
+            fresh = build_model(data, seed=init_seed, factory=model_factory)
         return fresh.to(dev).eval()
 
     ctx = EvalContext(

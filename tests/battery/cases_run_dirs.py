@@ -159,10 +159,10 @@ def bad_value_then_the_corrected_command(ctx):
 
 @case("run dir")
 def second_run_on_a_locked_run_dir(ctx):
-    from hbaezoo.paths import RunDirLock
+    from hbaezoo.rundir.layout import RunDir
 
     run = ctx.trained()
-    holder = RunDirLock(run).acquire()
+    holder = RunDir(run).lock().acquire()
     try:
         cli = ctx.train(run, steps=3)
     finally:
@@ -202,7 +202,7 @@ def run_dir_unwritable(ctx):
 def full_disk_at_a_checkpoint(ctx):
     import errno
 
-    import hbaezoo.train.checkpoint as ck
+    import hbaezoo.rundir.checkpoints as ck
 
     run = ctx.trained()
     real = ck.save_file

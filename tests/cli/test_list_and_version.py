@@ -14,7 +14,7 @@ from hbaezoo.registry import all_parts
 REPO = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 ENV = {**os.environ, "PYTHONPATH": os.pathsep.join([REPO, os.environ.get("PYTHONPATH", "")]),
        "HBAEZOO_DISABLE_PLUGIN_AUTOLOAD": "1", "OMP_NUM_THREADS": "1", "COLUMNS": "40"}
-HEAVY = ("torch", "torchvision", "hbaezoo.eval", "hbaezoo.models", "hbaezoo.data", "lpips", "cleanfid", "matplotlib")
+HEAVY = ("torch", "torchvision", "hbaezoo.eval.parts", "hbaezoo.models", "hbaezoo.data", "lpips", "cleanfid", "matplotlib")
 
 
 def hbaezoo(*args: str) -> subprocess.CompletedProcess:
@@ -80,12 +80,12 @@ def test_cli_start_up_imports_no_torch_and_no_evaluation(code):
 def test_listing_one_kind_imports_only_that_kind():
     found = imported_after("import hbaezoo.cli, contextlib, io\nwith contextlib.redirect_stdout(io.StringIO()):\n"
                            "    hbaezoo.cli.main(['list', 'poolers'])")
-    assert "hbaezoo.eval" not in found and "hbaezoo.models" not in found and "torch" in found
+    assert "hbaezoo.eval.parts" not in found and "hbaezoo.models" not in found and "torch" in found
 
 
 def test_a_registry_loads_its_core_parts_when_asked():
     found = imported_after("from hbaezoo.registry import METRICS\nassert 'fid_gen' in METRICS.names()")
-    assert "hbaezoo.eval" in found
+    assert "hbaezoo.eval.parts" in found
 
 
 def test_a_plugin_registering_first_still_meets_the_core_parts_first():

@@ -12,7 +12,7 @@ import sys
 import pytest
 
 from hbaezoo import progress
-from hbaezoo.train.logging import TrainProgress
+from hbaezoo.training.logging import TrainProgress
 
 REPO = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 

@@ -2,6 +2,7 @@
 
 import sys
 import uuid
+from pathlib import Path
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -10,7 +11,8 @@ from hypothesis import strategies as st
 from hbaezoo import config as gin_config
 from hbaezoo.errors import CheckpointError, ConfigError
 from hbaezoo.eval.report import build_report, eval_table
-from hbaezoo.run import trusted_modules
+from hbaezoo.plugins import trusted_modules
+from hbaezoo.rundir.layout import RunDir
 
 names = st.from_regex(r"[a-z_][a-z0-9_]{0,8}", fullmatch=True)
 dotted = st.lists(names, min_size=1, max_size=3).map(".".join)
@@ -21,6 +23,11 @@ import_lines = st.one_of(
     st.just("include 'other.gin'"),
 )
 RECIPE_LINES = ["run.model = @models.hbae", "run.dataset = @datasets.shapes", "Trainer.steps = 3", "# a comment"]
+
+
+def parse_loaded(path, **kwargs):
+    """Parse a config file as a loaded run's config.gin (the run directory reads it; config parses it)."""
+    return gin_config.parse_loaded(Path(path).read_text(), Path(path), **kwargs)
 
 
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
@@ -34,7 +41,7 @@ def test_generated_import_lines_in_a_loaded_config_are_refused_and_run_nothing(l
     path.write_text("\n".join(lines) + "\n")
     before = set(sys.modules)
     with pytest.raises(ConfigError, match="would run code"):
-        gin_config.parse_loaded(path, trusted_modules=set())
+        parse_loaded(path, trusted_modules=set())
     assert set(sys.modules) == before, "a module was imported while checking"
 
 
@@ -44,9 +51,9 @@ def test_trust_config_lets_the_import_run(tmp_path, monkeypatch):
     monkeypatch.syspath_prepend(str(tmp_path))
     (tmp_path / "c.gin").write_text(f"import {module}\nTrainer.steps = 3\n")
     with pytest.raises(ConfigError):
-        gin_config.parse_loaded(tmp_path / "c.gin", trusted_modules=set())
+        parse_loaded(tmp_path / "c.gin", trusted_modules=set())
     assert not (tmp_path / "ran").exists()
-    gin_config.parse_loaded(tmp_path / "c.gin", trusted_modules=set(), trust=True)
+    parse_loaded(tmp_path / "c.gin", trusted_modules=set(), trust=True)
     assert (tmp_path / "ran").exists()
 
 
@@ -67,13 +74,13 @@ def test_a_recorded_installed_plugin_may_be_imported(tmp_path):
     if not modules:
         pytest.skip("no hbaezoo plugin installed")
     (tmp_path / "c.gin").write_text(f"import {modules[0]}\nTrainer.steps = 3\n")
-    gin_config.parse_loaded(tmp_path / "c.gin", trusted_modules=set(modules))
+    parse_loaded(tmp_path / "c.gin", trusted_modules=set(modules))
 
 
 def test_a_config_gin_that_is_a_link_to_a_device_is_refused(tmp_path):
     (tmp_path / "config.gin").symlink_to("/dev/zero")
     with pytest.raises(CheckpointError, match="not a regular file"):
-        gin_config.parse_loaded(tmp_path / "config.gin", trusted_modules=set())
+        RunDir(tmp_path).read_config()
 
 
 markup = st.one_of(

@@ -11,8 +11,9 @@ from hbaezoo.components.divergences import mmd
 from hbaezoo.data.batches import BatchPlan, batches
 from hbaezoo.errors import ConfigError
 from hbaezoo.registry import PRIORS
-from hbaezoo.run import load_run, train
-from hbaezoo.train.checkpoint import checkpoints
+from hbaezoo.api import fit
+from hbaezoo.rundir.loading import load
+from hbaezoo.rundir.checkpoints import checkpoints
 
 RECIPE = "gin/set_hbae_shapes.gin"
 CPU = "Trainer.device = 'cpu'"
@@ -61,8 +62,8 @@ def test_bad_settings_are_clear_errors(bad):
 @pytest.mark.slow
 def test_the_trainer_fits_the_prior_to_training_codes_without_changing_training(repo_root, tiny, tmp_path):
     recipe = os.path.join(repo_root, RECIPE)
-    train([recipe], [*tiny, CPU, *NORMAL], run_dir=tmp_path / "normal", overrides={"steps": 3})
-    train([recipe], [*tiny, CPU, *GMM], run_dir=tmp_path / "gmm", overrides={"steps": 3})
+    fit([recipe], [*tiny, CPU, *NORMAL], run_dir=tmp_path / "normal", overrides={"steps": 3})
+    fit([recipe], [*tiny, CPU, *GMM], run_dir=tmp_path / "gmm", overrides={"steps": 3})
     a = load_file(checkpoints(tmp_path / "normal" / "checkpoints")[-1] / "model.safetensors")
     b = load_file(checkpoints(tmp_path / "gmm" / "checkpoints")[-1] / "model.safetensors")
     prior_keys = {k for k in b if k.startswith("sampling_prior.")}
@@ -70,7 +71,8 @@ def test_the_trainer_fits_the_prior_to_training_codes_without_changing_training(
     assert all(torch.equal(a[k], b[k]) for k in a), "fitting the prior changed the trained weights"
     assert int(b["sampling_prior.fitted_on"]) > 0
 
-    model, data, dataset_factory, _ = load_run(tmp_path / "gmm", device="cpu")
+    loaded = load(tmp_path / "gmm", device="cpu")
+    model, data, dataset_factory = loaded.model, loaded.data, loaded.dataset_factory
     dataset = dataset_factory(split="train")
     plan = BatchPlan(dataset.group_ids, batch_size=16, set_size=data["set_size"], seed=5)
     with torch.no_grad(), torch.random.fork_rng():
@@ -89,5 +91,5 @@ def test_a_fit_that_fails_warns_and_keeps_training(repo_root, tiny, tmp_path, mo
 
     monkeypatch.setattr(priors.GaussianMixturePrior, "fit", refuse)
     recipe = os.path.join(repo_root, RECIPE)
-    train([recipe], [*tiny, CPU, *GMM], run_dir=tmp_path / "run", overrides={"steps": 2})
+    fit([recipe], [*tiny, CPU, *GMM], run_dir=tmp_path / "run", overrides={"steps": 2})
     assert checkpoints(tmp_path / "run" / "checkpoints")

@@ -17,6 +17,8 @@ from pathlib import Path
 
 import pytest
 
+import hbaezoo
+
 from hbaezoo.cli import build_parser
 
 REPO = Path(__file__).resolve().parents[2]
@@ -32,14 +34,14 @@ RECIPE = "set_hbae_deepsets.gin"
 
 BUILD_FROM_GIN = f"""
 import sys
-import hbaezoo.run
+import hbaezoo.assembly
 from hbaezoo import config
 from hbaezoo.plugins import load_plugins
 from hbaezoo.registry import MODELS
 
 load_plugins(["{MODULE}"])
 config.parse([sys.argv[1]])
-model_factory, _ = hbaezoo.run.recipe()
+model_factory, _ = hbaezoo.assembly.factories()
 model = model_factory(image_shape=(3, 32, 32))
 from {MODULE} import DeepSetsPooler
 assert isinstance(model, MODELS.part("set_hbae").original), type(model)
@@ -67,7 +69,10 @@ def files(tmp_path_factory) -> Path:
 
 def _run(command: list[str], cwd: Path, files: Path) -> subprocess.CompletedProcess:
     env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
-    env.update(PYTHONPATH=str(files / PACKAGE / "src"), HBAEZOO_DISABLE_PLUGIN_AUTOLOAD="1", COLUMNS="1000")
+    # The hbaezoo under test (a checkout may differ from the installed one) after the plugin's src.
+    here = str(Path(hbaezoo.__file__).resolve().parents[1])
+    env.update(PYTHONPATH=os.pathsep.join([str(files / PACKAGE / "src"), here]), HBAEZOO_DISABLE_PLUGIN_AUTOLOAD="1",
+               COLUMNS="1000")
     return subprocess.run(command, cwd=cwd, env=env, capture_output=True, text=True, timeout=300)
 
 

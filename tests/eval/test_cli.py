@@ -15,10 +15,10 @@ METRICS_ASKED = ["fid_recon", "fid_gen", "recon_mse", "diversity", "probe", "pro
 
 @pytest.fixture(scope="module")
 def run_dir(tmp_path_factory, tiny_bindings):
-    from hbaezoo.run import train
+    from hbaezoo.api import fit
 
     out = tmp_path_factory.mktemp("runs") / "hbae"
-    train(["gin/hbae_shapes.gin"], tiny_bindings, run_dir=out, overrides={"steps": 2})
+    fit(["gin/hbae_shapes.gin"], tiny_bindings, run_dir=out, overrides={"steps": 2})
     return out
 
 

@@ -10,7 +10,7 @@ untrained twin, so this fails if the defaults regress to them.
 import os
 
 from hbaezoo.eval.runner import evaluate
-from hbaezoo.run import train
+from hbaezoo.api import fit
 
 REPO = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 STEPS = 300
@@ -19,7 +19,7 @@ LEAD = 5.0  # points of probe accuracy the trained codes must lead by
 
 def test_set_hbae_recipe_codes_beat_the_untrained_twin(tmp_path):
     run_dir = tmp_path / "run"
-    train([os.path.join(REPO, "gin", "set_hbae_shapes.gin")],
+    fit([os.path.join(REPO, "gin", "set_hbae_shapes.gin")],
           # Matched draws (the recipe's regulariser_match) slow code learning at this size and
           # length (docs/results.md, 16-px screens: probe 44.9 vs 56.9 at n = 256); at full length
           # the shipped recipe's codes lead the twin by about 20 points (results/tables/). The

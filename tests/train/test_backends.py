@@ -6,7 +6,7 @@ import pytest
 import torch
 
 from hbaezoo.errors import ConfigError
-from hbaezoo.train import backends
+from hbaezoo.training import backends
 
 CUDA = torch.device("cuda")
 CPU = torch.device("cpu")
@@ -42,16 +42,15 @@ def test_tf32_switch_leaves_the_cpu_and_its_flags_alone():
 @pytest.mark.skipif(not torch.cuda.is_available(), reason="TF32 is a CUDA switch; no CUDA device here")
 def test_trainer_turns_tf32_on_by_default_and_off_on_request(repo_root, tiny, tmp_path):
     from hbaezoo import config
-    from hbaezoo.run import build_model, recipe
-    from hbaezoo.train.trainer import Trainer
+    from hbaezoo.assembly import build_dataset, build_model
+    from hbaezoo.training.trainer import Trainer
 
     config.parse([os.path.join(repo_root, "gin", "vae_shapes.gin")], tiny)
-    model_factory, dataset_factory = recipe()
-    dataset = dataset_factory(split="train")
+    dataset = build_dataset("train")
     try:
         for tf32 in (True, False):
             options = {} if tf32 else {"tf32": False}
-            Trainer(build_model(model_factory, dataset.describe()), dataset, tmp_path, device="cuda", **options)
+            Trainer(build_model(dataset.describe()), dataset, tmp_path, device="cuda", **options)
             assert torch.backends.cuda.matmul.allow_tf32 is tf32 and torch.backends.cudnn.allow_tf32 is tf32
     finally:
         backends.set_tf32(CUDA, True)

@@ -14,8 +14,8 @@ from hbaezoo.data.base import TensorImageDataset
 from hbaezoo.errors import CheckpointError
 from hbaezoo.registry import MODELS
 from hbaezoo.testing import Sizes, tiny_model
-from hbaezoo.train import checkpoint
-from hbaezoo.train.trainer import Trainer
+from hbaezoo.rundir import checkpoints as checkpoint
+from hbaezoo.training.trainer import Trainer
 
 
 def toy_dataset(n=16):

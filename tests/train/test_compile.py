@@ -11,9 +11,11 @@ import torch
 
 from hbaezoo import config
 from hbaezoo.data.batches import batches
-from hbaezoo.run import build_model, load_run, recipe, train
-from hbaezoo.train.checkpoint import checkpoints, load
-from hbaezoo.train.trainer import Trainer
+from hbaezoo.api import fit
+from hbaezoo.assembly import build_dataset, build_model
+from hbaezoo.rundir.loading import load as load_run
+from hbaezoo.rundir.checkpoints import checkpoints, load
+from hbaezoo.training.trainer import Trainer
 
 REPO = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 RECIPES = ["hbae_shapes", "set_hbae_shapes", "gan_shapes", "cgan_shapes", "vae_gan_shapes", "vae_shapes", "wae_shapes"]
@@ -47,9 +49,8 @@ def fresh_dynamo():
 def losses(name: str, tiny: list[str], run_dir, compile: bool | str, device: str = "cpu", **options):
     """Logs of the first STEPS train steps and the final state_dict of a recipe."""
     config.parse([os.path.join(REPO, "gin", f"{name}.gin")], tiny)
-    model_factory, dataset_factory = recipe()
-    dataset = dataset_factory(split="train")
-    trainer = Trainer(build_model(model_factory, dataset.describe()), dataset, run_dir, compile=compile,
+    dataset = build_dataset("train")
+    trainer = Trainer(build_model(dataset.describe()), dataset, run_dir, compile=compile,
                       device=device, **options)
     logs = [
         {k: float(v) for k, v in trainer.train_step(trainer.place(batch)).items()}
@@ -102,9 +103,9 @@ def test_compiled_run_resumes_bit_identical_with_torch_checkpoint_keys(tiny, tmp
         pytest.skip("compiles three runs (minutes on a CPU): set HBAEZOO_TEST_ALL_COMPILE=1")
     recipe_path = os.path.join(REPO, "gin", "hbae_shapes.gin")
     bindings = [*tiny, "Trainer.compile = True", "Trainer.device = 'cpu'"]
-    train([recipe_path], bindings, run_dir=tmp_path / "straight", overrides={"steps": 3})
-    train([recipe_path], bindings, run_dir=tmp_path / "resumed", overrides={"steps": 2})
-    train([recipe_path], bindings, run_dir=tmp_path / "resumed", overrides={"steps": 3})
+    fit([recipe_path], bindings, run_dir=tmp_path / "straight", overrides={"steps": 3})
+    fit([recipe_path], bindings, run_dir=tmp_path / "resumed", overrides={"steps": 2})
+    fit([recipe_path], bindings, run_dir=tmp_path / "resumed", overrides={"steps": 3})
     _, straight, _ = load(checkpoints(tmp_path / "straight" / "checkpoints")[-1])
     _, resumed, _ = load(checkpoints(tmp_path / "resumed" / "checkpoints")[-1])
     assert straight.keys() == resumed.keys()

@@ -9,7 +9,7 @@ import sys
 import pytest
 from safetensors.torch import load_file
 
-from hbaezoo.train.checkpoint import checkpoints
+from hbaezoo.rundir.checkpoints import checkpoints
 
 REPO = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 
@@ -68,7 +68,7 @@ def second_of_two_ranks(monkeypatch):
 
 def test_more_processes_than_gpus_names_both_counts(second_of_two_ranks):
     from hbaezoo.errors import ConfigError
-    from hbaezoo.train import distributed
+    from hbaezoo.training import distributed
 
     with pytest.raises(ConfigError, match=r"2 processes on this machine but it has 1 CUDA device") as error:
         distributed.init("auto")
@@ -76,7 +76,7 @@ def test_more_processes_than_gpus_names_both_counts(second_of_two_ranks):
 
 
 def test_device_cpu_keeps_every_rank_on_the_cpu(second_of_two_ranks):
-    from hbaezoo.train import distributed
+    from hbaezoo.training import distributed
 
     dist = distributed.init("cpu")
     assert dist.enabled and dist.rank == 1 and dist.device.type == "cpu"

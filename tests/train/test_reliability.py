@@ -14,8 +14,8 @@ from hbaezoo.errors import TrainingError
 from hbaezoo.models.base import Phase
 from hbaezoo.registry import MODELS
 from hbaezoo.testing import Sizes, tiny_model
-from hbaezoo.train import checkpoint
-from hbaezoo.train.trainer import Trainer
+from hbaezoo.rundir import checkpoints as checkpoint
+from hbaezoo.training.trainer import Trainer
 
 REPO = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 

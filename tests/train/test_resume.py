@@ -9,8 +9,8 @@ from pathlib import Path
 
 from safetensors.torch import load_file
 
-from hbaezoo.run import train
-from hbaezoo.train.checkpoint import checkpoints
+from hbaezoo.api import fit
+from hbaezoo.rundir.checkpoints import checkpoints
 
 RECIPE = "gin/hbae_shapes.gin"
 # Bit-identical needs deterministic kernels: CUDA's convolution backward is not, so these pin the CPU.
@@ -30,9 +30,9 @@ def assert_identical(a: dict, b: dict) -> None:
 def test_stop_and_resume_matches_uninterrupted(repo_root, tiny, tmp_path):
     recipe = os.path.join(repo_root, RECIPE)
     bindings = [*tiny, CPU]
-    train([recipe], bindings, run_dir=tmp_path / "straight", overrides={"steps": 6})
-    train([recipe], bindings, run_dir=tmp_path / "resumed", overrides={"steps": 3})
-    train([recipe], bindings, run_dir=tmp_path / "resumed", overrides={"steps": 6})
+    fit([recipe], bindings, run_dir=tmp_path / "straight", overrides={"steps": 6})
+    fit([recipe], bindings, run_dir=tmp_path / "resumed", overrides={"steps": 3})
+    fit([recipe], bindings, run_dir=tmp_path / "resumed", overrides={"steps": 6})
     assert_identical(final_weights(tmp_path / "straight"), final_weights(tmp_path / "resumed"))
 
 
@@ -42,9 +42,9 @@ def test_changed_config_on_existing_run_dir_is_refused(repo_root, tiny, tmp_path
     from hbaezoo.errors import ConfigError
 
     recipe = os.path.join(repo_root, RECIPE)
-    train([recipe], tiny, run_dir=tmp_path / "run", overrides={"steps": 1})
+    fit([recipe], tiny, run_dir=tmp_path / "run", overrides={"steps": 1})
     with pytest.raises(ConfigError, match="different config"):
-        train([recipe], [*tiny, "models.hbae.beta = 3.0"], run_dir=tmp_path / "run", overrides={"steps": 2})
+        fit([recipe], [*tiny, "models.hbae.beta = 3.0"], run_dir=tmp_path / "run", overrides={"steps": 2})
 
 
 def test_sigkill_then_same_command_resumes_bit_identical(repo_root, tiny, tmp_path):
@@ -73,15 +73,14 @@ def test_resumed_optimizer_state_has_its_parameters_layout(repo_root, tiny, tmp_
     """Checkpoints are stored contiguous; after resume Adam's moments must match channels_last weights
     again (fused CUDA Adam refuses mismatched strides)."""
     from hbaezoo import config
-    from hbaezoo.run import build_model, recipe
-    from hbaezoo.train.trainer import Trainer
+    from hbaezoo.assembly import build_dataset, build_model
+    from hbaezoo.training.trainer import Trainer
 
     recipe_path = os.path.join(repo_root, RECIPE)
-    train([recipe_path], tiny, run_dir=tmp_path / "run", overrides={"steps": 1})
+    fit([recipe_path], tiny, run_dir=tmp_path / "run", overrides={"steps": 1})
     config.parse([recipe_path], tiny)
-    model_factory, dataset_factory = recipe()
-    dataset = dataset_factory(split="train")
-    trainer = Trainer(build_model(model_factory, dataset.describe()), dataset, tmp_path / "run", progress=False)
+    dataset = build_dataset("train")
+    trainer = Trainer(build_model(dataset.describe()), dataset, tmp_path / "run", progress=False)
     assert trainer.resume()
     checked = 0
     for optimizer in trainer.optimizers.values():

@@ -8,35 +8,36 @@ from PIL import Image
 from safetensors.torch import load_file
 
 from hbaezoo.errors import ConfigError
-from hbaezoo.run import load_run, train
+from hbaezoo.api import fit
+from hbaezoo.rundir.loading import load as load_run
 from hbaezoo.sampling import sample_to_file
-from hbaezoo.train.checkpoint import checkpoints, load
+from hbaezoo.rundir.checkpoints import checkpoints, load
 
 REPO = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 RECIPE = os.path.join(REPO, "gin", "hbae_shapes.gin")
 
 
 def test_bf16_autocast_and_channels_last_train_finite(tiny, tmp_path):
-    logs = train([RECIPE], [*tiny, "Trainer.amp = 'bf16'", "Trainer.channels_last = True"],
+    _, logs = fit([RECIPE], [*tiny, "Trainer.amp = 'bf16'", "Trainer.channels_last = True"],
                  run_dir=tmp_path, overrides={"steps": 2})
     assert all(torch.isfinite(torch.tensor(v)) for v in logs.values())
 
 
 def test_ema_generator_is_saved_and_used_for_sampling(tiny, tmp_path):
-    train([RECIPE], [*tiny, "Trainer.ema_decay = 0.5"], run_dir=tmp_path, overrides={"steps": 3})
+    fit([RECIPE], [*tiny, "Trainer.ema_decay = 0.5"], run_dir=tmp_path, overrides={"steps": 3})
     _, model_state, state = load(checkpoints(tmp_path / "checkpoints")[-1])
     ema = {k[len("generator."):]: v for k, v in state["ema"].items()}
     raw = {k[len("generator."):]: v for k, v in model_state.items() if k.startswith("generator.")}
     assert state["ema"].keys() == {f"generator.{k}" for k in raw}  # the parts the model names, model-keyed
     assert any(not torch.equal(ema[k], raw[k]) for k in ema if ema[k].is_floating_point())
-    model, *_ = load_run(tmp_path, device="cpu")
+    model = load_run(tmp_path, device="cpu").model
     assert all(torch.equal(v, ema[k]) for k, v in model.generator.state_dict().items())
-    model, *_ = load_run(tmp_path, device="cpu", use_ema=False)
+    model = load_run(tmp_path, device="cpu", use_ema=False).model
     assert all(torch.equal(v, raw[k]) for k, v in model.generator.state_dict().items())
 
 
 def test_linear_decay_schedule_reaches_zero(tiny, tmp_path):
-    train([RECIPE], [*tiny, "Trainer.schedule = @schedules.linear_decay"], run_dir=tmp_path, overrides={"steps": 4})
+    fit([RECIPE], [*tiny, "Trainer.schedule = @schedules.linear_decay"], run_dir=tmp_path, overrides={"steps": 4})
     import json
 
     last = [json.loads(line) for line in (tmp_path / "metrics.jsonl").read_text().splitlines()][-1]
@@ -44,7 +45,7 @@ def test_linear_decay_schedule_reaches_zero(tiny, tmp_path):
 
 
 def test_sample_grids_have_the_documented_layout(tiny, tmp_path):
-    train([RECIPE], tiny, run_dir=tmp_path / "run", overrides={"steps": 1})
+    fit([RECIPE], tiny, run_dir=tmp_path / "run", overrides={"steps": 1})
     cell = 16 + 2  # 16-px images with 2-px borders
     expected = {"recon": (3, 1 + 4), "uncond": (3, 4), "markov": (3, 1 + 2)}
     for mode, (cols, rows) in expected.items():
@@ -75,7 +76,7 @@ def test_set_completion_keeps_the_given_views_and_generates_the_rest(repo_root, 
         SAMPLERS.get("set_complete")(given=5)(model, x, n=2, steps=1)
 
     recipe = os.path.join(repo_root, "gin/set_hbae_shapes.gin")
-    train([recipe], tiny, run_dir=tmp_path / "run", overrides={"steps": 1})
+    fit([recipe], tiny, run_dir=tmp_path / "run", overrides={"steps": 1})
     out = sample_to_file(tmp_path / "run", "set_complete", tmp_path / "c.png", n=2, device="cpu", given=3)
     assert Image.open(out).size[1] == 4 * 18 + 2  # two sets, each a real row and a completed row
     with pytest.raises(ConfigError, match="--given applies to the set-complete mode"):

@@ -25,6 +25,7 @@ import shutil
 import stat
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -123,7 +124,7 @@ def save(directory: Path, step: int, model_state: dict[str, torch.Tensor], state
          warn: Callable[[str], None] | None = None) -> Path:
     """Write checkpoint `step` atomically and keep only the newest `keep` verified checkpoints.
 
-    The caller holds the run directory's lock (hbaezoo.paths.RunDirLock), so no other process writes here.
+    The caller holds the run directory's lock (hbaezoo.rundir.lock.RunDirLock), so no other process writes here.
     """
     final = directory / f"step_{step:08d}"
     tmp = directory / f".tmp_step_{step:08d}_{os.getpid()}"
@@ -321,3 +322,56 @@ def check_compatible(model: torch.nn.Module, model_state: dict[str, torch.Tensor
                     lines.append(f"    parts affected: {', '.join(parts)}")
         lines.append("Use a new --run-dir for a changed model, or the config the run was started with.")
         raise CheckpointError("\n".join(lines))
+
+
+@dataclass
+class Checkpoint:
+    """One loaded checkpoint folder: its step, the model's state dict and the other state (optimizers, RNG, EMA)."""
+
+    step: int
+    model_state: dict[str, torch.Tensor]
+    state: dict[str, Any]
+    folder: Path
+
+    def restore(self, model: torch.nn.Module, *, averaged: torch.nn.ModuleDict | None = None,
+                check: Callable[[dict, Path], None] | None = None) -> None:
+        """Load the model's weights, and the EMA weights into `averaged` (a ModuleDict of the model's
+        averaged parts: the trainer's EMA copy, or the model's own parts to sample with the EMA).
+
+        Everything is checked before anything is loaded: the model's keys, shapes and dtypes, the
+        EMA's, and `check(state, state.json path)` for what the caller restores itself (the trainer's
+        optimizers and RNG), so a checkpoint that does not fit leaves the model untouched.
+        """
+        state_file = self.folder / "state.json"
+        check_compatible(model, self.model_state, self.folder)
+        if check is not None:
+            check(self.state, state_file)
+        ema = None
+        if averaged is not None and self.state.get("ema") is not None:
+            ema = ema_state(self.state["ema"], tuple(averaged.keys()))
+            check_compatible(averaged, ema, f"{state_file} (field 'state.ema')")
+        model.load_state_dict(self.model_state)
+        if ema is not None:
+            averaged.load_state_dict(ema)
+
+
+def newest(directory: Path, *, warn: Callable[[str], None], required: bool) -> Checkpoint | None:
+    """The newest checkpoint in `directory` that loads; damaged newer ones are named to `warn` and left in place.
+
+    None when there is none at all. Damaged ones only, and none good: CheckpointError, since starting
+    over beside them (resume) would hide them. `required` (loading a run to use it): CheckpointError when none.
+    """
+    skipped: list[str] = []
+    found = load_latest(directory, warn=lambda m: (skipped.append(m), warn(m)))
+    if found is not None:
+        step, model_state, state = found
+        return Checkpoint(step, model_state, state, directory / f"step_{step:08d}")
+    if required:
+        why = f" Skipped: {' | '.join(skipped)}" if skipped else ""
+        raise CheckpointError(f"{directory} holds no usable checkpoint.{why} Train (or resume) first with `hbaezoo run`.")
+    if skipped:
+        raise CheckpointError(
+            f"{directory} holds {len(skipped)} step_* folder(s) but none is a usable checkpoint "
+            f"(newest: {skipped[0]}). Move them out of {directory} to start this run over, or use a new --run-dir."
+        )
+    return None

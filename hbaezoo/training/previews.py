@@ -27,6 +27,6 @@ def save_previews(trainer, batch: dict[str, torch.Tensor]) -> None:
                         grid = sampler(model, batch["x"], n=8, steps=6)
                 except CapabilityError:
                     continue
-                save_grid(grid, trainer.run_dir / "samples" / f"{mode}_step{trainer.step:07d}.png")
+                save_grid(grid, trainer.rundir.sample_grid(mode, trainer.step))
     finally:
         model.train(was_training)

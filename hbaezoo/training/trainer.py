@@ -3,7 +3,7 @@
 Per step, for each phase the model lists: only that phase's group requires grad, its
 optimizer steps on `phase.loss(batch)`. Around the loop: optimizers and schedules per
 group (gin-scoped by group name), EMA of the generator, device/AMP/channels_last, TF32,
-torch.compile and CUDA graphs (train/backends.py), progress, metrics, sample grids, atomic
+torch.compile and CUDA graphs (training/backends.py), progress, metrics, sample grids, atomic
 checkpoints and automatic resume.
 """
 
@@ -25,23 +25,17 @@ from rich.markup import escape
 from hbaezoo.console import err_console
 from hbaezoo.data.base import ImageDataset
 from hbaezoo.data.batches import BatchPlan, batches
-from hbaezoo.errors import CheckpointError, ConfigError, TrainingError
+from hbaezoo.devices import resolve_device
+from hbaezoo.errors import ConfigError, TrainingError
 from hbaezoo.limits import check_batch
 from hbaezoo.models.base import Model
 from hbaezoo.registry import OPTIMIZERS, SCHEDULES
 from hbaezoo.scopes import seeded
-from hbaezoo.train import backends, checkpoint, distributed
-from hbaezoo.train.logging import MetricsLog, TrainProgress
-from hbaezoo.train.previews import save_previews
-from hbaezoo.train.state_checks import check_trainer_state
-
-
-def resolve_device(device: str) -> torch.device:
-    if device == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    if device.startswith("cuda") and not torch.cuda.is_available():
-        raise ConfigError(f"Trainer.device = '{device}' but no CUDA device is available; use 'cpu' or 'auto'.")
-    return torch.device(device)
+from hbaezoo.rundir.layout import RunDir
+from hbaezoo.training import backends, distributed
+from hbaezoo.training.logging import MetricsLog, TrainProgress
+from hbaezoo.training.previews import save_previews
+from hbaezoo.training.state_checks import check_trainer_state
 
 
 def rng_state() -> dict[str, Any]:
@@ -120,6 +114,7 @@ class Trainer:
         if amp not in (None, "bf16", "fp16"):
             raise ConfigError(f"Trainer.amp must be None, 'bf16' or 'fp16', got {amp!r}.")
         self.model, self.dataset, self.run_dir = model, dataset, Path(run_dir)
+        self.rundir = RunDir(run_dir)
         if set_size is not None and (not isinstance(set_size, int) or set_size < 1):
             raise ConfigError(f"Trainer.set_size must be None (single images) or an integer >= 1, got {set_size!r}.")
         check_batch(batch_size, set_size, dataset.image_shape)
@@ -229,32 +224,17 @@ class Trainer:
     def save_checkpoint(self) -> None:
         self.estimate()
         if self.dist.is_main:
-            checkpoint.save(self.run_dir / "checkpoints", self.step, self.model.state_dict(), self.state(),
-                            keep=self.keep_checkpoints, warn=self._warn)
+            self.rundir.save_checkpoint(self.step, self.model.state_dict(), self.state(), keep=self.keep_checkpoints,
+                                        warn=self._warn)
         self.dist.barrier()
 
     def resume(self) -> bool:
         """Load the newest good checkpoint of the run dir, if any. True if resumed."""
-        directory = self.run_dir / "checkpoints"
-        skipped: list[str] = []
-        found = checkpoint.load_latest(directory, warn=lambda m: (skipped.append(m), self._warn(m)))
+        found = self.rundir.newest_checkpoint(warn=self._warn, required=False)
         if found is None:
-            if skipped:
-                # Starting over beside checkpoints that exist would hide them; the user decides.
-                raise CheckpointError(
-                    f"{directory} holds {len(skipped)} step_* folder(s) but none is a usable checkpoint "
-                    f"(newest: {skipped[0]}). Move them out of {directory} to start this run over, or use a new --run-dir."
-                )
             return False
-        step, model_state, state = found
-        where = directory / f"step_{step:08d}" / "state.json"
-        checkpoint.check_compatible(self.model, model_state, where.parent)
-        check_trainer_state(self, state, where)
-        ema = None
-        if self.ema is not None and state.get("ema") is not None:
-            ema = checkpoint.ema_state(state["ema"], self.model.averaged_parts)
-            checkpoint.check_compatible(self.ema, ema, f"{where} (field 'state.ema')")
-        self.model.load_state_dict(model_state)
+        found.restore(self.model, averaged=self.ema, check=lambda state, where: check_trainer_state(self, state, where))
+        step, state = found.step, found.state
         for g, o in self.optimizers.items():
             o.load_state_dict(state["optimizers"][g])
             _match_layouts(o)
@@ -262,8 +242,6 @@ class Trainer:
             s.load_state_dict(state["schedules"][g])
         for g, s in self.scalers.items():
             s.load_state_dict(state["scalers"][g])
-        if ema is not None:
-            self.ema.load_state_dict(ema)
         set_rng_state(state["rng"])
         if self.dist.enabled:
             torch.manual_seed(self.seed + 7919 * step + self.dist.rank)
@@ -340,7 +318,7 @@ class Trainer:
             raise TrainingError(
                 f"{self.nonfinite_in_a_row} non-finite losses in a row in phase '{group}' "
                 f"(terms: {', '.join(bad) or 'loss'}) at step {self.step}. The state was saved in "
-                f"{self.run_dir / 'checkpoints'}. Lower the learning rate (e.g. -b '{group}/optimizers.adam.lr=1e-4') "
+                f"{self.rundir.checkpoints}. Lower the learning rate (e.g. -b '{group}/optimizers.adam.lr=1e-4') "
                 f"or check the data, then run the same command to resume."
             )
 
@@ -354,7 +332,7 @@ class Trainer:
             err_console.print(f"[green]resuming[/] {escape(str(self.run_dir))} from step {self.step}", highlight=False)
         self.model.train()
         previous = {s: signal.signal(s, self._on_signal) for s in (signal.SIGINT, signal.SIGTERM)}
-        metrics = MetricsLog(self.run_dir, enabled=self.dist.is_main, tensorboard=self.tensorboard)
+        metrics = MetricsLog(self.rundir, enabled=self.dist.is_main, tensorboard=self.tensorboard)
         images_per_step = self.batch_size * (self.set_size or 1)
         last: dict[str, float] = {}
         # Previews always show step 0's first examples, so grids of a resumed run line up.

@@ -4,20 +4,25 @@ from __future__ import annotations
 
 import json
 import time
-from pathlib import Path
-
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 
 from hbaezoo import progress
 from hbaezoo.console import err_console
+from hbaezoo.rundir.layout import RunDir
 
 
 class MetricsLog:
-    """Appends one JSON line per logged step to run_dir/metrics.jsonl; mirrors to TensorBoard."""
+    """Appends one JSON line per logged step to the run's metrics.jsonl; mirrors to TensorBoard.
 
-    def __init__(self, run_dir: Path, *, enabled: bool = True, tensorboard: bool = True) -> None:
+    TensorBoard is optional (`pip install tensorboard`): without it, or with
+    `Trainer.tensorboard = False`, only metrics.jsonl is written.
+    """
+
+    def __init__(self, run_dir: RunDir, *, enabled: bool = True, tensorboard: bool = True) -> None:
         self.enabled = enabled
-        self.file = open(Path(run_dir) / "metrics.jsonl", "a") if enabled else None
+        if enabled:
+            run_dir.path.mkdir(parents=True, exist_ok=True)  # a Trainer used from Python may get a new folder
+        self.file = run_dir.open_metrics() if enabled else None
         self.writer = None
         if enabled and tensorboard:
             try:
@@ -25,7 +30,7 @@ class MetricsLog:
             except ImportError:  # TensorBoard is optional
                 pass
             else:
-                self.writer = SummaryWriter(str(Path(run_dir) / "tensorboard"))
+                self.writer = SummaryWriter(str(run_dir.tensorboard))
 
     def write(self, step: int, values: dict[str, float]) -> None:
         if not self.enabled:

@@ -1,0 +1,247 @@
+"""The run directory's layout and records: every file name of a run directory is spelled here, once.
+
+    RUN_DIR/config.gin          the recipe and bindings as given (includes inlined)
+            operative.gin       every value used, headed by hbaezoo/torch/plugin versions
+            data.json           image shape, classes, set size, plugins, the split made
+            metrics.jsonl       one JSON line per logged step
+            skipped_files.txt   unusable files a folder dataset skipped
+            checkpoints/step_XXXXXXXX/   (rundir/checkpoints.py)
+            samples/<mode>_stepXXXXXXX.png
+            tensorboard/        when TensorBoard is installed and Trainer.tensorboard is on
+            eval/results.json   `hbaezoo eval`
+            report.html         `hbaezoo report`
+            .lock               held while a run writes the directory
+
+A run directory may come from someone else: what is read from it goes through `read_run_file`
+(a regular file, bounded size) and is checked field by field before use.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+from collections.abc import Callable
+from pathlib import Path
+from typing import IO
+
+from hbaezoo.errors import CheckpointError, ConfigError
+from hbaezoo.files import write_text_atomic
+from hbaezoo.paths import check_writable_dir, probe_writable
+from hbaezoo.rundir import checkpoints
+from hbaezoo.rundir.lock import RunDirLock, read_run_file
+
+CONFIG = "config.gin"
+OPERATIVE = "operative.gin"
+DATA = "data.json"
+METRICS = "metrics.jsonl"
+SKIPPED = "skipped_files.txt"
+CHECKPOINTS = "checkpoints"
+SAMPLES = "samples"
+TENSORBOARD = "tensorboard"
+EVAL = "eval"
+RESULTS = "results.json"
+REPORT = "report.html"
+LOCK = ".lock"
+
+SAMPLE_GRID = re.compile(r"(.+)_step(\d+)\.png")
+
+
+class RunDir:
+    """A run directory at `path`: its files by name, its records read and written, its checkpoints."""
+
+    def __init__(self, path: str | Path) -> None:
+        self.path = Path(path)
+
+    def __repr__(self) -> str:
+        return f"RunDir({str(self.path)!r})"
+
+    def __truediv__(self, name: str) -> Path:
+        return self.path / name
+
+    # -- where things are ------------------------------------------------------------------------
+    @property
+    def config(self) -> Path:
+        return self.path / CONFIG
+
+    @property
+    def operative(self) -> Path:
+        return self.path / OPERATIVE
+
+    @property
+    def data(self) -> Path:
+        return self.path / DATA
+
+    @property
+    def metrics(self) -> Path:
+        return self.path / METRICS
+
+    @property
+    def checkpoints(self) -> Path:
+        return self.path / CHECKPOINTS
+
+    @property
+    def samples(self) -> Path:
+        return self.path / SAMPLES
+
+    @property
+    def tensorboard(self) -> Path:
+        return self.path / TENSORBOARD
+
+    @property
+    def results(self) -> Path:
+        """eval/results.json, where `hbaezoo eval` writes by default."""
+        return self.path / EVAL / RESULTS
+
+    def eval_file(self, name: str) -> Path:
+        """A file beside the evaluation results (eval/NAME), e.g. an experiment's own record."""
+        return self.path / EVAL / name
+
+    @property
+    def report(self) -> Path:
+        return self.path / REPORT
+
+    def sample_grid(self, mode: str, step: int) -> Path:
+        """samples/<mode>_step<step>.png, a preview grid written during training."""
+        return self.samples / f"{mode}_step{step:07d}.png"
+
+    # -- writing ---------------------------------------------------------------------------------
+    def check_writable(self) -> None:
+        """The run dir and its checkpoints/ and samples/ folders can be written; nothing is created yet."""
+        check_writable_dir(self.path, "--run-dir")
+        for sub in (CHECKPOINTS, SAMPLES):
+            if (self.path / sub).exists() and not (self.path / sub).is_dir():
+                raise ConfigError(f"{self.path / sub} is a file, but hbaezoo keeps its {sub} there. Move the file "
+                                  f"away, or use another --run-dir.")
+
+    def lock(self) -> RunDirLock:
+        """The run dir created (if missing), checked writable, and its lock (acquire it with `with`)."""
+        try:
+            self.path.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise ConfigError(f"--run-dir {self.path} cannot be created: {exc.strerror or exc}. "
+                              f"Give a writable folder.") from exc
+        probe_writable(self.path, "--run-dir")
+        return RunDirLock(self.path / LOCK)
+
+    def check_same_config(self, text: str) -> None:
+        """A run dir resumes only with the config it was made with: the same values bound (comments, layout
+        and where shared bindings come from, such as a recipe that now `include`s them, do not matter)."""
+        from hbaezoo import config as gin_config
+
+        given = self.config
+        if given.is_file() and not gin_config.same_bindings(given.read_text(errors="replace"), text):
+            raise ConfigError(
+                f"{self.path} holds a run made with a different config (compare {given} with your recipe "
+                f"and bindings). Use another --run-dir, or the same recipe and bindings to resume."
+            )
+
+    def write_config(self, text: str) -> None:
+        write_text_atomic(self.config, text)
+
+    def write_operative(self, text: str) -> None:
+        write_text_atomic(self.operative, text)
+
+    def write_data(self, data: dict) -> None:
+        write_text_atomic(self.data, json.dumps(data, indent=2))
+
+    def write_skipped(self, skipped: list[tuple[str, str]]) -> Path:
+        """skipped_files.txt: one `path<TAB>why` line per file a folder dataset could not use."""
+        self.path.joinpath(SKIPPED).write_text("".join(f"{p}\t{why}\n" for p, why in skipped), errors="backslashreplace")
+        return self.path / SKIPPED
+
+    def open_metrics(self) -> IO[str]:
+        """metrics.jsonl opened for appending (one JSON line per logged step)."""
+        return open(self.metrics, "a")
+
+    def save_checkpoint(self, step: int, model_state: dict, state: dict, *, keep: int,
+                        warn: Callable[[str], None] | None = None) -> Path:
+        """checkpoints/step_<step>/ written atomically; older verified ones beyond `keep` pruned."""
+        return checkpoints.save(self.checkpoints, step, model_state, state, keep=keep, warn=warn)
+
+    # -- reading ---------------------------------------------------------------------------------
+    def require(self) -> None:
+        """CheckpointError unless the folder holds config.gin and data.json (what loading a run needs)."""
+        for needed in (self.config, self.data):
+            if not needed.is_file() and not needed.is_symlink():  # a link: read_run_file says why
+                raise CheckpointError(
+                    f"{self.path} is not a run directory (no {needed.name}). Give the folder `hbaezoo run` wrote, "
+                    f"e.g. runs/hbae_shapes."
+                )
+
+    def read_text(self, path: Path) -> str:
+        """A text file of this run directory (a regular file, bounded size), undecodable bytes replaced."""
+        return read_run_file(path).decode("utf-8", "replace")
+
+    def read_config(self, *, trust: bool = False) -> bytes:
+        """config.gin's bytes; a link or device refused unless `trust` (--trust-config)."""
+        if trust:
+            try:
+                return self.config.read_bytes()
+            except OSError as exc:
+                raise CheckpointError(f"{self.config} cannot be read: {exc.strerror or exc}.") from exc
+        return read_run_file(self.config)
+
+    def read_data(self) -> dict:
+        """data.json, checked for what loading needs (image shape, classes); CheckpointError naming the field."""
+        path = self.data
+        try:
+            data = json.loads(read_run_file(path).decode("utf-8"))
+        except (ValueError, RecursionError) as exc:
+            raise CheckpointError(f"{path} cannot be read ({type(exc).__name__}: {exc}). It is written by `hbaezoo "
+                                  f"run`; run the recipe again with --run-dir {self.path} to rewrite it.") from exc
+        if not isinstance(data, dict):
+            raise CheckpointError(f"{path} must hold an object, got {type(data).__name__}.")
+        shape = data.get("image_shape")
+        if (not isinstance(shape, list) or len(shape) != 3
+                or not all(type(v) is int and 1 <= v <= 1 << 14 for v in shape)):
+            raise CheckpointError(f"{path}: field 'image_shape' must be [channels, height, width] (whole numbers "
+                                  f"from 1 to 16384), got {shape!r}.")
+        classes = data.get("num_classes")
+        if type(classes) is not int or not 0 <= classes <= 1 << 20:
+            raise CheckpointError(f"{path}: field 'num_classes' must be a whole number >= 0, got {classes!r}.")
+        set_size = data.get("set_size")
+        if set_size is not None and (type(set_size) is not int or not 1 <= set_size <= 4096):
+            raise CheckpointError(f"{path}: field 'set_size' must be empty or a whole number in [1, 4096], "
+                                  f"got {set_size!r}.")
+        plugins = data.get("plugins", [])
+        if not isinstance(plugins, list) or not all(isinstance(m, str) for m in plugins):
+            raise CheckpointError(f"{path}: field 'plugins' must be a list of module names, got {plugins!r}.")
+        return data
+
+    def read_metrics(self) -> list[dict]:
+        """Rows of metrics.jsonl with a numeric step; damaged lines (an interrupted write) are skipped."""
+        rows = []
+        if self.metrics.is_file():
+            for line in self.read_text(self.metrics).splitlines():
+                try:
+                    row = json.loads(line)
+                except (json.JSONDecodeError, RecursionError):
+                    continue
+                step = row.get("step") if isinstance(row, dict) else None
+                if isinstance(step, (int, float)) and not isinstance(step, bool) and math.isfinite(step):
+                    rows.append(row)
+        return rows
+
+    def latest_samples(self) -> dict[str, Path]:
+        """mode -> newest samples/<mode>_step<N>.png (plain files only: a link may point anywhere)."""
+        newest: dict[str, tuple[int, Path]] = {}
+        for path in self.samples.glob("*.png") if self.samples.is_dir() else []:
+            if not path.is_file() or path.is_symlink():
+                continue
+            m = SAMPLE_GRID.fullmatch(path.name)
+            if m and (m.group(1) not in newest or int(m.group(2)) > newest[m.group(1)][0]):
+                newest[m.group(1)] = (int(m.group(2)), path)
+        return {mode: newest[mode][1] for mode in sorted(newest)}
+
+    def read_bytes(self, path: Path) -> bytes:
+        """A file of this run directory (a regular file, bounded size)."""
+        return read_run_file(path)
+
+    def checkpoint_steps(self) -> list[int]:
+        """Steps of the folders named like checkpoints, oldest first (complete or not)."""
+        return [int(checkpoints.STEP_DIR.match(p.name).group(1)) for p in checkpoints.checkpoints(self.checkpoints)]
+
+    def newest_checkpoint(self, *, warn: Callable[[str], None], required: bool) -> checkpoints.Checkpoint | None:
+        """The newest checkpoint that loads (see rundir.checkpoints.newest); resume and load share it."""
+        return checkpoints.newest(self.checkpoints, warn=warn, required=required)
