@@ -5,7 +5,7 @@
     write_text_atomic(run_dir / "results.json", json.dumps(results))
 
 Checkpoint folders are the one exception, with a protocol of their own in
-training/checkpoint.py: fsync of every file, checksums, and a folder in the way moved aside
+rundir/checkpoints.py: fsync of every file, checksums, and a folder in the way moved aside
 rather than deleted (it may not be ours).
 """
 
