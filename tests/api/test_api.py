@@ -206,6 +206,20 @@ def test_a_local_plugin_the_run_recorded_loads_with_trust_and_is_named_without(t
 
 
 @pytest.mark.slow
+def test_an_installed_plugin_the_run_recorded_loads_even_with_autoloading_off(tmp_path):
+    from importlib.metadata import entry_points
+
+    if "hbaezoo_set_attention" not in {ep.module for ep in entry_points(group="hbaezoo.plugins")}:
+        pytest.skip("the example plugin (plugins/hbaezoo-set-attention) is not installed")
+    hbaezoo.load_plugins()  # as `hbaezoo run` does: installed plugins load
+    run_dir = tmp_path / "run"
+    hbaezoo.train(RECIPE, [*TINY, "models.hbae.pooler = @poolers.attention"], run_dir=run_dir, steps=1, device="cpu")
+    assert "hbaezoo_set_attention" in json.loads((run_dir / "data.json").read_text())["plugins"]
+    loaded = _python(f"import hbaezoo; print(type(hbaezoo.load({str(run_dir)!r}).model.pooler).__name__)", tmp_path)
+    assert loaded.returncode == 0 and loaded.stdout.strip() == "AttentionPooler", loaded.stderr
+
+
+@pytest.mark.slow
 def test_sample_and_report_start_without_the_evaluation_stack(trained, tmp_path):
     _, run_dir = trained
     probe = f"""
