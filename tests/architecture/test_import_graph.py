@@ -23,8 +23,8 @@ LAYERS = {
                           "hbaezoo.devices", "hbaezoo.files", "hbaezoo.paths", "hbaezoo.about"),
 }
 RANK = {name: i for i, name in enumerate(LAYERS)}
-# Every file of this package is imported by a test ...; the registry imports kinds' core modules by name
-# (hbaezoo.registry.SETTINGS_MODULES, Registry(..., core)), which is how a lower layer reaches parts without an arrow.
+# Not arrows here: the registry imports a kind's core module, and parsing a recipe the modules whose settings it
+# may bind, by name (Registry(kind, doc, core), hbaezoo.registry.SETTINGS_MODULES); docs/architecture.md, "Layers".
 
 
 def module_name(path: Path) -> str:
