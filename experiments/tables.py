@@ -29,7 +29,7 @@ SIZES = (64, 128, 256, 512, 1024, 2048)
 def records(table: str) -> list[dict]:
     rows = []
     for path in sorted((REPO / "results" / table).glob("*.json")):
-        row = {**json.loads(path.read_text()), "table": table}
+        row = {"table": table, **json.loads(path.read_text())}  # a record kept from another table says so
         # Runs made before ablation.py ran the scikit-learn probe itself have it beside them.
         side = REPO / "results" / "independent" / path.name
         if "independent" not in row and side.is_file():
@@ -127,16 +127,19 @@ def ablation_table(table: str) -> str:
 
 
 def shipped_changes(record: dict) -> str:
-    """The bindings a generation record adds to its shipped recipe (at 16 px for the screens)."""
+    """The bindings a generation record adds to its shipped recipe (at 16 px for the screens), or its
+    own label where the recipe has changed since it ran."""
+    if "label" in record:
+        return record["label"]
     extra = [b for b in record["bindings"] if b not in SCREEN]
     size = " at 16 px" if any(b in SCREEN for b in record["bindings"]) else ""
     return "<br>".join(f"`{b}`" for b in extra) or f"`{record['recipe']}` as shipped{size}"
 
 
-def generation_table(table: str) -> str:
+def generation_table(table: str, also: tuple[dict, ...] = ()) -> str:
     """Generation (issue 22): what a model draws, read by the semantic classifier and the GAN-paper
-    metrics, each beside its real-data value."""
-    rows = records(table)
+    metrics, each beside its real-data value (`also`: records of other tables to set beside them)."""
+    rows = records(table) + [r for r in also if r]
     if not rows:
         return "_no records yet_"
     head = ("| variant (bindings over the shipped recipe) | prior gap: sampling prior / N(0, I) "
@@ -213,7 +216,8 @@ def table1() -> str:
 
 def commands(rows) -> str:
     items = "\n".join(
-        f"- `python experiments/ablation.py {r['name']} --table {r.get('table', '?')}`: training "
+        f"- `python experiments/ablation.py {r.get('ran_as', r['name'])} --table {r.get('table', '?')}`"
+        f"{' (' + r['note'] + ')' if 'note' in r else ''}: training "
         f"{r['train_seconds'] / 60:.1f} min, evaluation {r['eval_seconds'] / 60:.1f} min (`{r['eval_command'].split(' --metrics ')[1]}`)"
         for r in rows)
     return f"<details><summary>commands and wall times (the records keep the full command lines)</summary>\n\n{items}\n\n</details>"
@@ -376,6 +380,8 @@ DOCS = {
         "criteria": criteria, "screen16": lambda: ablation_table("screen16"),
         "ablation32": lambda: ablation_table("ablation32"), "table1": table1, "table2": table2,
         "recheck": lambda: ablation_table("recheck"), "gen16": lambda: generation_table("gen16"),
+        # Full length: the README main job before and after the change the screens picked, and the plain-autoencoder bound.
+        "confirm": lambda: generation_table("confirm", also=(by_name("tables").get("set_hbae"),)),
         "generation": lambda: generation_table("generation"), "targets": targets},
     REPO / "docs" / "performance.md": performance_tables.TABLES,
 }
