@@ -21,7 +21,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "experiments"))
 import performance_tables  # noqa: E402
-from ablation import PAPER, SCREEN  # noqa: E402  (the bindings a row is read against)
+from ablation import LABEL_FRACTIONS, LABELLED, PAPER, SCREEN  # noqa: E402  (the bindings a row is read against)
 
 SIZES = (64, 128, 256, 512, 1024, 2048)
 
@@ -261,6 +261,49 @@ def table2() -> str:
     return "\n".join(lines)
 
 
+def semi_supervised() -> str:
+    """Semi-supervised Set-HBAE (paper §3): few-shot accuracy with as many labels as each fraction holds, against
+    the unsupervised Set-HBAE, the Set-VAE and the supervised baseline; then what labels do to generation."""
+    rows = by_name("semi16")
+    if not rows:
+        return "_no records yet_"
+    fractions = [name for name in LABEL_FRACTIONS if name in rows or "unsupervised" in rows]
+    head = "| codes | " + " | ".join(
+        f"{100 * LABEL_FRACTIONS[f]:.0f} % labels: {LABELLED[f][0]} objects / {LABELLED[f][1]} images" for f in fractions)
+    lines = [head + " |", "|---|" + "---|" * len(fractions)]
+
+    def cell(record: dict | None, metric_name: str, kind: str, n: int) -> str:
+        values = metric(record, metric_name) if record else {}
+        if f"{kind}/{n}" not in values:
+            return "—"
+        spread = f" ± {values[f'{kind}/{n}_std']:.1f}" if values.get("seeds", 1) > 1 else ""
+        return f"{values[f'{kind}/{n}']:.1f}{spread}"
+
+    for kind, at in (("set", 0), ("image", 1)):
+        for label, pick, metric_name in (
+                ("semi-supervised Set-HBAE, trained with those labels", lambda f: rows.get(f), "probe"),
+                ("Set-HBAE, unsupervised", lambda f: rows.get("unsupervised"), "probe"),
+                ("Set-VAE, unsupervised", lambda f: rows.get("set_vae"), "probe"),
+                ("supervised, same encoder, early stopping", lambda f: rows.get("unsupervised"), "probe_supervised")):
+            cells = [cell(pick(f), metric_name, kind, LABELLED[f][at]) for f in fractions]
+            if any(c != "—" for c in cells):
+                lines.append(f"| {label} ({kind} code, linear probe on as many labels) | " + " | ".join(cells) + " |")
+    gen = ["| run | steps | FID gen ↓ (real floor) | generated sets: all 8 agree % (real) | classes among 48 majorities |",
+           "|---|---|---|---|---|"]
+    for name in ("unsupervised", *LABEL_FRACTIONS, "set_vae"):
+        if name not in rows:
+            continue
+        r = rows[name]
+        fid, coh = metric(r, "fid_gen"), metric(r, "set_coherence")
+        gen.append("| " + " | ".join([
+            f"**{name}**<br>{shipped_changes(r)}", str(int(r["curves"].get("steps", 0))),
+            f"{fmt(fid.get('fid'))} ({fmt(fid.get('real_floor'))})" if fid else "—",
+            f"{fmt(coh.get('coherent'))} ({fmt(coh.get('real/coherent'))})" if coh else "—",
+            f"{fmt(coh.get('majority_classes'), 0)} of {fmt(coh.get('real/majority_classes'), 0)}" if coh else "—",
+        ]) + " |")
+    return "\n".join(lines) + "\n\n" + "\n".join(gen) + "\n\n" + commands(rows.values())
+
+
 def criteria() -> str:
     """The checks the HBAE must pass (issue 13), each read off the records of the shipped recipes."""
     rows = by_name("tables")
@@ -382,7 +425,8 @@ DOCS = {
         "recheck": lambda: ablation_table("recheck"), "gen16": lambda: generation_table("gen16"),
         # Full length: the README main job before and after the change the screens picked, and the plain-autoencoder bound.
         "confirm": lambda: generation_table("confirm", also=(by_name("tables").get("set_hbae"),)),
-        "generation": lambda: generation_table("generation"), "targets": targets},
+        "generation": lambda: generation_table("generation"), "targets": targets,
+        "semi16": semi_supervised},
     REPO / "docs" / "performance.md": performance_tables.TABLES,
 }
 

@@ -80,6 +80,8 @@ def fit(recipe: str | Path | list, bindings: list[str] | tuple = (), *, run_dir:
         dist.barrier()
         data["set_size"] = trainer.set_size
         data["batch_plan"] = trainer.plan.stats
+        if trainer.labelled is not None:  # which share of the labels a semi-supervised run saw
+            data["labelled"] = trainer.labelled
         data["plugins"] = loaded_modules()
         if trainer.dist.is_main:
             _warn_unused(gin_config.unused_bindings())

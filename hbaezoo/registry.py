@@ -189,6 +189,8 @@ DIVERGENCES = Registry("divergences", "posterior over z -> scalar distance to N(
 PRIORS = Registry("priors", "where codes [n, Z] come from when a model samples; fitted to training codes or fixed",
                   _C + "priors")
 REGULARISERS = Registry("regularisers", "(image, reconstruction) -> scalar reconstruction penalty", _C + "regularisers")
+CLASSIFIERS = Registry("classifiers", "codes z [B, Z] -> class logits [B, C] (semi-supervised models)",
+                       _C + "classifiers")
 PENALTIES = Registry("penalties", "gradient penalties on a discriminator", _C + "penalties")
 ADVERSARIAL_LOSSES = Registry("adversarial", "critic and generator losses from scores", _C + "adversarial")
 MODELS = Registry("models", "assemblies of parts that say how they train (phases)", "hbaezoo.models")
@@ -202,7 +204,7 @@ FEATURE_EXTRACTORS = Registry("extractors", "images -> features for FID and feat
 REGISTRIES: dict[str, Registry] = {
     r.kind: r
     for r in (
-        ENCODERS, POOLERS, HEADS, GENERATORS, DISCRIMINATORS, DIVERGENCES, PRIORS, REGULARISERS,
+        ENCODERS, POOLERS, HEADS, GENERATORS, DISCRIMINATORS, DIVERGENCES, PRIORS, REGULARISERS, CLASSIFIERS,
         PENALTIES, ADVERSARIAL_LOSSES, MODELS, DATASETS, OPTIMIZERS, SCHEDULES, SAMPLERS,
         METRICS, FEATURE_EXTRACTORS,
     )

@@ -2,6 +2,7 @@
 
 from hbaezoo.components import (  # noqa: F401
     adversarial,
+    classifiers,
     discriminators,
     divergences,
     encoders,

@@ -14,6 +14,7 @@ import torch
 from torch.utils.data import DataLoader, Sampler, default_collate
 
 from hbaezoo.data.base import ImageDataset, to_float
+from hbaezoo.data.labelled import hide
 from hbaezoo.errors import DataError
 
 SMALL_GROUP_POLICIES = ("replace", "skip")
@@ -136,20 +137,25 @@ class _PlanSampler(Sampler):
 
 def batches(
     dataset: ImageDataset, plan: BatchPlan, *, start: int, stop: int, num_workers: int = 0,
-    pin_memory: bool = False,
+    pin_memory: bool = False, known: torch.Tensor | None = None,
 ) -> Iterator[dict[str, torch.Tensor]]:
-    """Yield {"x": [B, C, H, W] or [B, K, C, H, W], "y": [B]} for steps start..stop-1."""
+    """Yield {"x": [B, C, H, W] or [B, K, C, H, W], "y": [B]} for steps start..stop-1.
+
+    `known` (bool [N] over the dataset, hbaezoo/data/labelled.py) hides the other labels: they read -1.
+    """
     if dataset.images is not None:
         for step in range(start, stop):
             idx = plan.indices(step)
-            labels = dataset.labels[idx]
+            labels = dataset.labels[idx] if known is None else hide(dataset.labels[idx], known[idx])
             yield {"x": to_float(dataset.images[idx]), "y": labels if labels.ndim == 1 else labels[:, 0]}
         return
     loader = DataLoader(
         dataset, batch_sampler=_PlanSampler(plan, start, stop), num_workers=num_workers,
         pin_memory=pin_memory, collate_fn=default_collate, persistent_workers=False,
     )
-    for images, labels in loader:
+    for step, (images, labels) in zip(range(start, stop), loader):
+        if known is not None:  # the plan is a pure function of the step: the loader's rows are its indices
+            labels = hide(labels, known[plan.indices(step).flatten()])
         if plan.set_size is not None:
             images = images.view(-1, plan.set_size, *images.shape[1:])
             labels = labels.view(-1, plan.set_size)[:, 0]

@@ -13,6 +13,8 @@ reconstruction regulariser trains (`regulariser_trains`; the paper says the enco
 Two optional generator-phase terms are measured there too: R on noisy draws
 (`regulariser_noise`), code consistency ‖E(G(z'|z)) − z‖² (`code_consistency`) and mode
 seeking (`mode_seeking`: two draws of one code should differ as much as their z' do).
+With a `classifier` (models/semi_supervised.py) it is the semi-supervised HBAE of §3: the
+critic phase adds γ·cross-entropy of the classifier on the codes of the examples that carry a label.
 """
 
 from __future__ import annotations
@@ -24,7 +26,9 @@ from einops import rearrange, repeat
 
 from hbaezoo.errors import ConfigError
 from hbaezoo.models.adversarial import ConditionalAdversarial
+from hbaezoo.components.classifiers import cross_entropy_on_labelled
 from hbaezoo.models.base import Batch, Encodes, as_set, build
+from hbaezoo.models.semi_supervised import ObservedLabels
 from hbaezoo.registry import MODELS
 
 REGULARISED_PARTS = ("encoder", "generator")
@@ -41,7 +45,7 @@ def assignment(cost: torch.Tensor) -> torch.Tensor:
 
 
 @MODELS.register("hbae")
-class HBAE(Encodes, ConditionalAdversarial):
+class HBAE(ObservedLabels, Encodes, ConditionalAdversarial):
     """Hierarchical Bayes Autoencoder: encoder E, conditional generator G(z'|z), critic D(x|z)."""
 
     display_name = "HBAE"
@@ -72,12 +76,15 @@ class HBAE(Encodes, ConditionalAdversarial):
         regulariser_noise: float = 0.0,
         regulariser_match: float = 0.0,
         matching: str = "nearest",
+        classifier=None,
+        supervised_weight: float = 1.0,
     ) -> None:
         super().__init__(
             image_shape=image_shape, num_classes=num_classes, cond_dim=z_dim, noise_dim=noise_dim,
             generator=generator, discriminator=discriminator, adversarial=adversarial, penalty=penalty,
         )
         self.init_encoder(encoder=encoder, pooler=pooler, head=head, z_dim=z_dim, prior=prior)
+        self.init_classifier(classifier, supervised_weight)
         self.divergence = build(divergence)
         self.regulariser = build(regulariser) if regulariser is not None else None
         self.beta = beta
@@ -113,8 +120,9 @@ class HBAE(Encodes, ConditionalAdversarial):
             )
 
     def critic_group_parameters(self):
-        # Encoder and discriminator are trained jointly against the generator (paper §4.2).
-        return [*self.encoder_parameters(), *self.discriminator.parameters()]
+        # Encoder and discriminator are trained jointly against the generator (paper §4.2); a classifier on the
+        # codes trains with the encoder it reads.
+        return [*self.encoder_parameters(), *self.discriminator.parameters(), *self.classifier_parameters()]
 
     def condition(self, batch: Batch, terms: bool):
         x = as_set(batch["x"])
@@ -126,6 +134,8 @@ class HBAE(Encodes, ConditionalAdversarial):
         if self.regulariser is not None and self.regulariser_trains.get("encoder"):
             # Only the critic group (encoder, discriminator) steps here, so R moves the encoder.
             out["regulariser"] = self.regulariser_trains["encoder"] * self.reconstruction_penalty(x, z)
+        if self.classifier is not None:
+            out["supervised"] = self.supervised_term(batch, z)
         return z, out
 
     def measures(self, batch: Batch):
@@ -135,6 +145,7 @@ class HBAE(Encodes, ConditionalAdversarial):
         objective the wrong way wherever that term leads (see tests/components/test_losses.py).
 
         critic_objective  = critic loss of D(x|z) vs D(G(z'|z)|z) + β·D(q(z) ‖ p(z)) + s_E·R(x, z)
+                            (+ γ·cross-entropy of the classifier on the labelled codes, semi-supervised)
         generator_objective = generator loss of D(G(z'|z)|z) + s_G·R(x, z) + c·‖E(G(z'|z)) − z‖² + w·sameness(z)
         (R as `reconstruction_penalty` reads it: G(0|z), noisy or matched draws)
         """
@@ -153,6 +164,8 @@ class HBAE(Encodes, ConditionalAdversarial):
             terms = self.beta * self.divergence(posterior)
             if self.regulariser is not None and self.regulariser_trains.get("encoder"):
                 terms = terms + self.regulariser_trains["encoder"] * self.reconstruction_penalty(x, z)
+            if self.classifier is not None:
+                terms = terms + self.supervised_weight * cross_entropy_on_labelled(self.classifier(z), batch["y"])
             d_real, d_fake = scores(z, real=True)
             return self.adversarial.critic(d_real, d_fake) + terms
 

@@ -28,6 +28,7 @@ from hbaezoo.testing.data import check_dataset, check_extractor, check_metric, c
 from hbaezoo.testing.models import check_model, check_phase_directions, tiny_model
 from hbaezoo.testing.parts import (
     check_adversarial,
+    check_classifier,
     check_discriminator,
     check_divergence,
     check_encoder,
@@ -50,6 +51,7 @@ CHECKS: dict[str, Callable[..., None]] = {
     "divergences": check_divergence,
     "priors": check_prior,
     "regularisers": check_regulariser,
+    "classifiers": check_classifier,
     "penalties": check_penalty,
     "adversarial": check_adversarial,
     "optimizers": check_optimizer,
@@ -69,7 +71,7 @@ def check_part(kind: str, factory, sizes: Sizes | None = None, name: str | None 
     CHECKS[kind](factory, sizes or Sizes(), name=name or getattr(factory, "__name__", kind))
 
 
-__all__ = ["CHECKS", "Sizes", "check_adversarial", "check_dataset", "check_deterministic",
+__all__ = ["CHECKS", "Sizes", "check_adversarial", "check_classifier", "check_dataset", "check_deterministic",
     "check_discriminator", "check_divergence", "check_encoder", "check_extractor", "check_generator",
     "check_gradients", "check_head", "check_metric", "check_model", "check_optimizer", "check_part",
     "check_penalty", "check_phase_directions", "check_pooler", "check_prior", "check_regulariser", "check_sampler",

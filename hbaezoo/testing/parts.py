@@ -1,5 +1,5 @@
 """One check per kind of network part and loss: encoders, poolers, heads, generators, discriminators,
-divergences, sampling priors, regularisers, penalties, adversarial losses, optimizers and schedules."""
+divergences, sampling priors, regularisers, classifiers on codes, penalties, adversarial losses, optimizers and schedules."""
 
 from __future__ import annotations
 
@@ -75,6 +75,16 @@ def check_discriminator(factory, sizes: Sizes, name: str = "discriminator") -> N
 
     _assert_shape(name, build()(x, z), (sizes.batch,))
     _module_checks(name, build, lambda m: m(x, z))
+
+
+def check_classifier(factory, sizes: Sizes, name: str = "classifier") -> None:
+    z = torch.randn(sizes.batch, sizes.z_dim)
+
+    def build():
+        return factory(z_dim=sizes.z_dim, num_classes=sizes.num_classes, **_kwargs(factory))
+
+    _assert_shape(name, build()(z), (sizes.batch, sizes.num_classes))
+    _module_checks(name, build, lambda m: m(z))
 
 
 def check_divergence(factory, sizes: Sizes, name: str = "divergence") -> None:

@@ -26,6 +26,7 @@ from torch.optim.swa_utils import get_ema_multi_avg_fn
 from hbaezoo.console import err_console
 from hbaezoo.data.base import ImageDataset
 from hbaezoo.data.batches import BatchPlan, batches
+from hbaezoo.data.labelled import labelled_mask
 from hbaezoo.devices import resolve_device
 from hbaezoo.errors import ConfigError, TrainingError
 from hbaezoo.limits import check_batch
@@ -102,6 +103,7 @@ class Trainer:
         estimate_images: int = 2048,
         progress: bool = True,
         tensorboard: bool = True,
+        labelled_fraction: float = 1.0,
     ) -> None:
         for name, value, low in (("steps", steps, 0), ("batch_size", batch_size, 1), ("log_every", log_every, 1),
                                  ("sample_every", sample_every, 1), ("checkpoint_every", checkpoint_every, 1),
@@ -170,6 +172,16 @@ class Trainer:
             dataset.group_ids, batch_size=batch_size, set_size=set_size, seed=seed,
             small_groups=small_groups, rank=self.dist.rank, world_size=self.dist.world_size,
         )
+        # Semi-supervised runs (paper §3) see the labels of a seeded fraction of the groups only.
+        self.known, self.labelled = None, None
+        if labelled_fraction != 1.0:
+            if dataset.num_classes < 2:
+                raise ConfigError(f"Trainer.labelled_fraction = {labelled_fraction!r} hides labels, but the dataset "
+                                  f"carries none ({dataset.num_classes} classes). Remove the binding, or use a labelled "
+                                  f"dataset such as datasets.shapes.")
+            self.known = labelled_mask(dataset.group_ids, labelled_fraction, seed)
+            self.labelled = {"fraction": labelled_fraction, "images": int(self.known.sum()),
+                             "groups": int(dataset.group_ids[self.known].unique().numel())}
         self.step = 0
         self.nonfinite_in_a_row = 0
         if self.compile_mode is not None:
@@ -339,10 +351,11 @@ class Trainer:
         images_per_step = self.batch_size * (self.set_size or 1)
         last: dict[str, float] = {}
         # Previews always show step 0's first examples, so grids of a resumed run line up.
-        preview_batch = {k: v[:8].to(self.device) for k, v in next(batches(self.dataset, self.plan, start=0, stop=1)).items()}
+        preview_batch = {k: v[:8].to(self.device)
+                         for k, v in next(batches(self.dataset, self.plan, start=0, stop=1, known=self.known)).items()}
         try:
             with TrainProgress(self.steps, self.step, enabled=self.show_progress and self.dist.is_main) as bar:
-                stream = batches(self.dataset, self.plan, start=self.step, stop=self.steps,
+                stream = batches(self.dataset, self.plan, start=self.step, stop=self.steps, known=self.known,
                                  num_workers=self.num_workers, pin_memory=self.device.type == "cuda")
                 window_start, window_steps = time.perf_counter(), 0
                 for batch in stream:
