@@ -17,6 +17,13 @@ class ProjectionDiscriminator(nn.Module):
     φ is a spectral-normalised residual trunk; h(x) = V φ(x) projects it into z's space
     (Miyato & Koyama, 2018; the paper's Fig. 3). `cond_dim == 0` leaves only the
     unconditional term, an SNGAN critic.
+
+    With `set_spread` it also reads a set's elements jointly: the spread of their features
+    (a within-set standard deviation, after Karras et al.'s minibatch standard deviation,
+    2018) is scored by one more linear map and added to every element of the set, so K draws
+    that show one view K times can give themselves away, which an element-by-element critic
+    cannot see. Off by default: as it stands it collapsed the Set-HBAE's game in its 16-px
+    screen (docs/results.md, "Generation").
     """
 
     def __init__(
