@@ -293,9 +293,12 @@ def code_statements(text: str) -> list[str]:
 def parse_loaded(text: str, path: Path, *, trusted_modules: set[str], trust: bool = False) -> None:
     """Parse a run directory's config.gin (`text`, read from `path` by the run directory) without running code from it.
 
-    A run directory may come from someone else. gin executes `import` lines and reads
-    `include`d files, so those are refused unless `trust` (--trust-config) or the module is
-    in `trusted_modules` (installed hbaezoo plugins the run recorded, and --plugin modules).
+    A run directory may come from someone else. gin executes `import` lines, reads `include`d
+    files and, after `from __gin__ import dynamic_registration`, resolves attribute chains into
+    any imported module's globals (`hbaezoo.paths.os.system`); so unless `trust` (--trust-config)
+    only registered configurables may be bound: dynamic registration, includes and every import
+    are refused, but for modules in `trusted_modules` (installed hbaezoo plugins the run
+    recorded, and --plugin modules), which were imported before this and bind nothing new.
     """
     gin.clear_config()
     load_core(skip=EVALUATION_KINDS)  # sampling needs no metric; a config that binds one loads them below
@@ -308,8 +311,8 @@ def parse_loaded(text: str, path: Path, *, trusted_modules: set[str], trust: boo
         if refused:
             raise ConfigError(
                 f"{path} would run code when loaded ({'; '.join(refused[:3])}{' ...' if len(refused) > 3 else ''}). "
-                f"A run directory is data, not code: only installed hbaezoo plugins that the run recorded may be "
-                f"imported. If you trust where this run came from, pass --trust-config (or --plugin MODULE "
+                f"A run directory is data, not code: it may bind registered parts only (`hbaezoo list`), with no "
+                f"dynamic registration, include or import but of installed hbaezoo plugins that the run recorded. If you trust where this run came from, pass --trust-config (or --plugin MODULE "
                 f"for a module you have)."
             )
     try:
@@ -325,7 +328,8 @@ def parse_loaded(text: str, path: Path, *, trusted_modules: set[str], trust: boo
 def _trusted(module: str | None, trusted: set[str]) -> bool:
     if module is None:
         return False
-    return any(module == t or module.startswith(t + ".") for t in trusted | {"__gin__", "hbaezoo"})
+    # Not __gin__ (dynamic registration opens attribute chains into module globals), not hbaezoo itself.
+    return any(module == t or module.startswith(t + ".") for t in trusted)
 
 
 def config_text(config_files: list[str | Path], bindings: list[str], texts: list[str]) -> str:

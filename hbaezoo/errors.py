@@ -29,6 +29,10 @@ class CheckpointError(HbaezooError):
     """A checkpoint is missing, corrupt, or does not fit the configured model."""
 
 
+class RunDirError(CheckpointError):
+    """A run directory holds something hbaezoo never writes there (a link out of it), or cannot be written."""
+
+
 class TrainingError(HbaezooError):
     """Training stopped on purpose (e.g. repeated non-finite losses); the state was saved."""
 

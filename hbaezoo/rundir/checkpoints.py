@@ -54,6 +54,17 @@ def flatten(tree: Any, tensors: dict[str, torch.Tensor], prefix: str = "") -> An
     return tree
 
 
+def flatten_tensors(tree: Any) -> list[torch.Tensor]:
+    """Every tensor of a nested dict/list (what `flatten` would store), without copying."""
+    if isinstance(tree, torch.Tensor):
+        return [tree]
+    if isinstance(tree, dict):
+        return [t for v in tree.values() for t in flatten_tensors(v)]
+    if isinstance(tree, (list, tuple)):
+        return [t for v in tree for t in flatten_tensors(v)]
+    return []
+
+
 def _key(k: Any) -> Any:
     # Optimizer states are keyed by int; JSON would turn them into strings.
     return {"__int__": k} if isinstance(k, int) else k
@@ -106,13 +117,19 @@ def _fsync(path: Path) -> None:
         os.close(fd)
 
 
-def _write_error(exc: OSError, final: Path) -> CheckpointError:
-    if exc.errno in (errno.ENOSPC, errno.EDQUOT):
+def _write_error(exc: BaseException, final: Path, needed: int) -> CheckpointError:
+    """What a failed write says. safetensors raises its own error (not OSError) with the OS's text in it."""
+    errno_ = getattr(exc, "errno", None)
+    text = getattr(exc, "strerror", None) or str(exc)
+    if errno_ in (errno.ENOSPC, errno.EDQUOT) or "No space left" in text or "Disk quota" in text:
         return CheckpointError(
-            f"the disk is full: checkpoint {final} could not be written ({exc.strerror}); the half-written "
-            f"folder was removed and the previous checkpoints are intact. Free some space (or lower "
-            f"Trainer.keep_checkpoints), then run the same command to resume."
+            f"the disk is full: checkpoint {final} could not be written ({text}); it needs about "
+            f"{needed / 2**20:.1f} MiB. The half-written folder was removed and the previous checkpoints are "
+            f"intact. Free some space (or lower Trainer.keep_checkpoints), then run the same command to resume."
         )
+    if not isinstance(exc, OSError):
+        return CheckpointError(f"checkpoint {final} could not be written: {text}; the half-written folder was "
+                               f"removed and the previous checkpoints are intact. Run the same command to resume.")
     return CheckpointError(
         f"checkpoint {final} could not be written: {exc.strerror or exc} ({exc.filename or final.parent}); "
         f"the half-written folder was removed. Make {final.parent} a writable folder, then run the same "
@@ -151,8 +168,10 @@ def save(directory: Path, step: int, model_state: dict[str, torch.Tensor], state
     except BaseException as exc:
         # A half-written folder must not keep a full disk full.
         shutil.rmtree(tmp, ignore_errors=True)
-        if isinstance(exc, OSError):
-            raise _write_error(exc, final) from exc
+        if isinstance(exc, OSError) or type(exc).__name__ == "SafetensorError":
+            needed = sum(t.numel() * t.element_size() for t in model_state.values())
+            needed += sum(t.numel() * t.element_size() for t in flatten_tensors(state))
+            raise _write_error(exc, final, needed) from exc
         raise
     _VERIFIED[str(final)] = _signature(final)
     prune(directory, keep)
@@ -324,6 +343,24 @@ def check_compatible(model: torch.nn.Module, model_state: dict[str, torch.Tensor
         raise CheckpointError("\n".join(lines))
 
 
+def model_kind(model: torch.nn.Module) -> str:
+    """What a checkpoint records of its model, so that another kind with fitting tensors (Set-HBAE into HBAE) is refused."""
+    return type(model).__name__
+
+
+def nonfinite_tensors(tensors: dict[str, torch.Tensor]) -> list[str]:
+    """Names of the floating-point tensors holding a NaN or an infinity."""
+    return [k for k, v in tensors.items() if v.is_floating_point() and not bool(torch.isfinite(v).all())]
+
+
+def check_finite(tensors: dict[str, torch.Tensor], where: Path | str) -> None:
+    bad = nonfinite_tensors(tensors)
+    if bad:
+        raise CheckpointError(f"the checkpoint in {where} holds non-finite weights ({len(bad)} tensor(s): "
+                              f"{', '.join(bad[:5])}{' ...' if len(bad) > 5 else ''}): its training diverged. "
+                              f"Remove it to use the one before, or train again with a lower learning rate.")
+
+
 @dataclass
 class Checkpoint:
     """One loaded checkpoint folder: its step, the model's state dict and the other state (optimizers, RNG, EMA)."""
@@ -343,13 +380,20 @@ class Checkpoint:
         optimizers and RNG), so a checkpoint that does not fit leaves the model untouched.
         """
         state_file = self.folder / "state.json"
+        kind = self.state.get("model")
+        if kind is not None and kind != model_kind(model):  # older checkpoints did not record it
+            raise CheckpointError(f"the checkpoint in {self.folder} is of a {kind!r} model, but the config builds a "
+                                  f"{model_kind(model)!r}; its weights would fit by chance only. Use a new --run-dir "
+                                  f"for another model, or the config the run was started with.")
         check_compatible(model, self.model_state, self.folder)
+        check_finite(self.model_state, self.folder)
         if check is not None:
             check(self.state, state_file)
         ema = None
         if averaged is not None and self.state.get("ema") is not None:
             ema = ema_state(self.state["ema"], tuple(averaged.keys()))
             check_compatible(averaged, ema, f"{state_file} (field 'state.ema')")
+            check_finite(ema, f"{state_file} (field 'state.ema')")
         model.load_state_dict(self.model_state)
         if ema is not None:
             averaged.load_state_dict(ema)

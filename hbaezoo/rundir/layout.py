@@ -13,19 +13,22 @@
             .lock               held while a run writes the directory
 
 A run directory may come from someone else: what is read from it goes through `read_run_file`
-(a regular file, bounded size) and is checked field by field before use.
+(a regular file, bounded size) and is checked field by field before use, and every path below
+the run directory is handed out by `inside`, which refuses a symbolic link on the way: hbaezoo
+never makes one, and writing or reading through one could reach anywhere.
 """
 
 from __future__ import annotations
 
 import json
 import math
+import os
 import re
 from collections.abc import Callable
 from pathlib import Path
 from typing import IO
 
-from hbaezoo.errors import CheckpointError, ConfigError
+from hbaezoo.errors import CheckpointError, ConfigError, RunDirError
 from hbaezoo.files import write_text_atomic
 from hbaezoo.paths import check_writable_dir, probe_writable
 from hbaezoo.rundir import checkpoints
@@ -57,7 +60,23 @@ class RunDir:
         return f"RunDir({str(self.path)!r})"
 
     def __truediv__(self, name: str) -> Path:
-        return self.path / name
+        return self.inside(name)
+
+    def inside(self, *names: str) -> Path:
+        """RUN_DIR/names..., RunDirError if the path or a folder on the way (below the run dir) is a link."""
+        path = self.path
+        for name in names:
+            path = path / name
+            if path.is_symlink():
+                try:
+                    target = f" to {os.readlink(path)}"
+                except OSError:
+                    target = ""
+                raise RunDirError(
+                    f"{path} is a symbolic link{target}, not a regular file or folder. hbaezoo never makes links in "
+                    f"a run directory and neither writes nor reads through one (it may point outside the run). "
+                    f"Replace it with the file or folder itself, or use another --run-dir.")
+        return path
 
     # -- where things are ------------------------------------------------------------------------
     @property
@@ -66,7 +85,7 @@ class RunDir:
 
     @property
     def operative(self) -> Path:
-        return self.path / OPERATIVE
+        return self.inside(OPERATIVE)
 
     @property
     def data(self) -> Path:
@@ -74,45 +93,52 @@ class RunDir:
 
     @property
     def metrics(self) -> Path:
-        return self.path / METRICS
+        return self.inside(METRICS)
 
     @property
     def checkpoints(self) -> Path:
-        return self.path / CHECKPOINTS
+        return self.inside(CHECKPOINTS)
 
     @property
     def samples(self) -> Path:
-        return self.path / SAMPLES
+        return self.inside(SAMPLES)
 
     @property
     def tensorboard(self) -> Path:
-        return self.path / TENSORBOARD
+        return self.inside(TENSORBOARD)
 
     @property
     def results(self) -> Path:
         """eval/results.json, where `hbaezoo eval` writes by default."""
-        return self.path / EVAL / RESULTS
+        return self.inside(EVAL, RESULTS)
 
     def eval_file(self, name: str) -> Path:
         """A file beside the evaluation results (eval/NAME), e.g. an experiment's own record."""
-        return self.path / EVAL / name
+        return self.inside(EVAL, name)
 
     @property
     def report(self) -> Path:
-        return self.path / REPORT
+        return self.inside(REPORT)
 
     def sample_grid(self, mode: str, step: int) -> Path:
         """samples/<mode>_step<step>.png, a preview grid written during training."""
-        return self.samples / f"{mode}_step{step:07d}.png"
+        return self.inside(SAMPLES, f"{mode}_step{step:07d}.png")
 
     # -- writing ---------------------------------------------------------------------------------
     def check_writable(self) -> None:
-        """The run dir and its checkpoints/ and samples/ folders can be written; nothing is created yet."""
+        """Before any work: the run dir and every folder a run writes can be written, and nothing a run
+        opens there is a link. Nothing is created yet."""
         check_writable_dir(self.path, "--run-dir")
+        for name in (CONFIG, OPERATIVE, DATA, METRICS, SKIPPED, TENSORBOARD, LOCK):
+            self.inside(name)
         for sub in (CHECKPOINTS, SAMPLES):
-            if (self.path / sub).exists() and not (self.path / sub).is_dir():
-                raise ConfigError(f"{self.path / sub} is a file, but hbaezoo keeps its {sub} there. Move the file "
+            folder = self.inside(sub)
+            if folder.exists() and not folder.is_dir():
+                raise ConfigError(f"{folder} is a file, but hbaezoo keeps its {sub} there. Move the file "
                                   f"away, or use another --run-dir.")
+            if folder.is_dir():
+                # A read-only checkpoints/ must stop the run now, not at its first checkpoint.
+                probe_writable(folder, f"the run's {sub}/ folder")
 
     def lock(self) -> RunDirLock:
         """The run dir created (if missing), checked writable, and its lock (acquire it with `with`)."""
@@ -122,7 +148,7 @@ class RunDir:
             raise ConfigError(f"--run-dir {self.path} cannot be created: {exc.strerror or exc}. "
                               f"Give a writable folder.") from exc
         probe_writable(self.path, "--run-dir")
-        return RunDirLock(self.path / LOCK)
+        return RunDirLock(self.inside(LOCK))
 
     def check_same_config(self, text: str) -> None:
         """A run dir resumes only with the config it was made with: the same values bound (comments, layout
@@ -137,22 +163,45 @@ class RunDir:
             )
 
     def write_config(self, text: str) -> None:
-        write_text_atomic(self.config, text)
+        write_text_atomic(self.inside(CONFIG), text)
 
     def write_operative(self, text: str) -> None:
-        write_text_atomic(self.operative, text)
+        write_text_atomic(self.inside(OPERATIVE), text)
 
     def write_data(self, data: dict) -> None:
-        write_text_atomic(self.data, json.dumps(data, indent=2))
+        write_text_atomic(self.inside(DATA), json.dumps(data, indent=2))
 
     def write_skipped(self, skipped: list[tuple[str, str]]) -> Path:
         """skipped_files.txt: one `path<TAB>why` line per file a folder dataset could not use."""
-        self.path.joinpath(SKIPPED).write_text("".join(f"{p}\t{why}\n" for p, why in skipped), errors="backslashreplace")
+        write_text_atomic(self.inside(SKIPPED), "".join(f"{p}\t{why}\n" for p, why in skipped).encode(
+            "utf-8", "backslashreplace").decode("utf-8"))
         return self.path / SKIPPED
 
     def open_metrics(self) -> IO[str]:
         """metrics.jsonl opened for appending (one JSON line per logged step)."""
-        return open(self.metrics, "a")
+        fd = os.open(self.metrics, os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_NOFOLLOW, 0o644)
+        return os.fdopen(fd, "a")
+
+    def cut_metrics(self, step: int) -> int:
+        """Drop the rows of metrics.jsonl logged after `step` (the checkpoint a run resumes from): a run
+        killed after its last checkpoint logged steps it will log again. Returns how many were dropped."""
+        path = self.metrics
+        if not path.is_file():
+            return 0
+        kept, dropped = [], 0
+        for line in self.read_text(path).splitlines(keepends=True):
+            try:
+                row = json.loads(line)
+                late = isinstance(row, dict) and isinstance(row.get("step"), (int, float)) and row["step"] > step
+            except (ValueError, RecursionError):
+                late = False  # a damaged line (an interrupted write) is left for readers to skip
+            if late:
+                dropped += 1
+            else:
+                kept.append(line if line.endswith("\n") else line + "\n")
+        if dropped:
+            write_text_atomic(path, "".join(kept))
+        return dropped
 
     def save_checkpoint(self, step: int, model_state: dict, state: dict, *, keep: int,
                         warn: Callable[[str], None] | None = None) -> Path:

@@ -35,6 +35,7 @@ from hbaezoo.registry import OPTIMIZERS, SCHEDULES
 from hbaezoo.rundir.layout import RunDir
 from hbaezoo.scopes import seeded
 from hbaezoo.training import backends, distributed
+from hbaezoo.rundir.checkpoints import model_kind, nonfinite_tensors
 from hbaezoo.training.logging import MetricsLog, TrainProgress
 from hbaezoo.training.previews import save_previews
 from hbaezoo.training.state_checks import check_trainer_state
@@ -208,6 +209,7 @@ class Trainer:
             "ema": self.ema.state_dict() if self.ema is not None else None,
             "rng": rng_state(),
             "nonfinite_in_a_row": self.nonfinite_in_a_row,
+            "model": model_kind(self.model),
         }
 
     def estimate(self) -> None:
@@ -238,6 +240,15 @@ class Trainer:
 
     def save_checkpoint(self) -> None:
         self.estimate()
+        bad = nonfinite_tensors({**self.model.state_dict(), **({f"ema.{k}": v for k, v in self.ema.state_dict().items()}
+                                                              if self.ema is not None else {})})
+        if bad:
+            # Saved, it would replace good checkpoints (pruning) and `sample` would draw from it.
+            raise TrainingError(
+                f"training diverged: at step {self.step}, {len(bad)} weight(s) or statistic(s) are not finite "
+                f"({', '.join(bad[:5])}{' ...' if len(bad) > 5 else ''}); no checkpoint was written, the earlier "
+                f"ones in {self.rundir.path / 'checkpoints'} are intact. Lower the learning rate (e.g. -b "
+                f"'critic/optimizers.adam.lr = 1e-4'), then run the same command to resume from the last good one.")
         if self.dist.is_main:
             self.rundir.save_checkpoint(self.step, self.model.state_dict(), self.state(), keep=self.keep_checkpoints,
                                         warn=self._warn)
@@ -343,6 +354,8 @@ class Trainer:
     def fit(self) -> dict[str, float]:
         """Train to `steps` (resuming if the run dir has a checkpoint); returns the last logs."""
         resumed = self.resume()
+        if self.dist.is_main:
+            self.rundir.cut_metrics(self.step)  # steps logged after that checkpoint are logged again below
         if resumed and self.dist.is_main:
             err_console.print(f"[green]resuming[/] {escape(str(self.run_dir))} from step {self.step}", highlight=False)
         self.model.train()
