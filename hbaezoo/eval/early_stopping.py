@@ -16,11 +16,13 @@ from torch import nn
 
 @dataclass(frozen=True)
 class Stopped:
-    """Where training stopped: the best score, the step it was reached at, and the steps run."""
+    """Where training stopped: the best score, the step it was reached at, the steps run, and whether
+    max_steps ended it before `patience` checks had passed without improvement."""
 
     best: tuple[float, ...]
     best_step: int
     steps: int
+    cut_short: bool = False
 
 
 def train_with_early_stopping(
@@ -53,4 +55,4 @@ def train_with_early_stopping(
         else:
             waited += 1
     module.load_state_dict(best_state)
-    return Stopped(best=best, best_step=best_step, steps=done)
+    return Stopped(best=best, best_step=best_step, steps=done, cut_short=waited < patience)

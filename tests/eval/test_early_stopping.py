@@ -31,6 +31,7 @@ def test_it_stops_after_patience_checks_without_improvement_and_restores_the_bes
     stopped = train_with_early_stopping(step, score, module, max_steps=1000, check_every=10, patience=3)
     assert stopped.best_step == 30 and stopped.best == (0.0,)
     assert stopped.steps == 60 and len(calls) == 60, "three checks (40, 50, 60) without improvement, then stop"
+    assert not stopped.cut_short, "patience ended it, not max_steps"
     assert float(module.weight.detach()) == 30.0, "the weights of the best check are restored, not the last ones"
 
 
@@ -38,6 +39,7 @@ def test_it_runs_to_max_steps_while_the_score_keeps_improving():
     module, step, score, _ = toy(peak=10_000)
     stopped = train_with_early_stopping(step, score, module, max_steps=95, check_every=10, patience=2)
     assert stopped.steps == 95 and stopped.best_step == 95 and float(module.weight.detach()) == 95.0
+    assert stopped.cut_short, "max_steps ended it while the score still improved"
 
 
 def test_ties_do_not_count_as_improvement_and_the_second_entry_breaks_them():
@@ -75,6 +77,8 @@ def test_the_supervised_baseline_stops_early_and_reports_where():
     ctx = toy_context(untrained(0), build_untrained=untrained, n=8)
     out = probe_supervised(ctx, sizes=(8, 16), seeds=2, kinds=("image",), max_steps=400, check_every=5, patience=2)
     assert {"image/8", "image/16", "image/8_std", "best_step/image/8", "best_step/image/16"} <= set(out)
+    assert all(out[f"best_step/image/{n}"] <= out[f"steps_run/image/{n}"] for n in (8, 16))
+    assert out["cut_at_max_steps/image/8"] == out["cut_at_max_steps/image/16"] == 0, "it stopped by patience"
     assert all(0 <= out[f"image/{n}"] <= 100 for n in (8, 16))
     assert all(0 <= out[f"best_step/image/{n}"] < 400 for n in (8, 16)), "coloured noise is learned well before 400 steps"
     assert out["image/16"] > out["chance"], "trained on 16 labelled images, it beats guessing the largest class"
