@@ -34,11 +34,14 @@ class ConditionalAdversarial(Model):
         discriminator,
         adversarial=None,
         penalty=None,
+        critic_cond_dim: int | None = None,
     ) -> None:
         super().__init__(image_shape=image_shape, num_classes=num_classes)
         self.noise_dim = noise_dim
         self.generator = build(generator, image_shape=self.image_shape, z_dim=cond_dim, noise_dim=noise_dim)
-        self.discriminator = build(discriminator, image_shape=self.image_shape, cond_dim=cond_dim)
+        # The critic may read more than G is given (critic_condition): cond_dim unless said otherwise.
+        critic_cond_dim = cond_dim if critic_cond_dim is None else critic_cond_dim
+        self.discriminator = build(discriminator, image_shape=self.image_shape, cond_dim=critic_cond_dim)
         # The paper's linear (Wasserstein-form) loss unless the recipe picks another.
         self.adversarial = build(adversarial) if adversarial is not None else LinearLoss()
         self.penalty = build(penalty) if penalty is not None else None
@@ -53,6 +56,10 @@ class ConditionalAdversarial(Model):
 
     def critic_code(self, z: torch.Tensor) -> torch.Tensor:
         """The condition the critic scores with in the critic phase, z [B, Z]."""
+        return z
+
+    def critic_condition(self, batch: Batch, z: torch.Tensor) -> torch.Tensor:
+        """What the critic reads beside each (set) example's images, z [B, Z] -> [B, cond_dim]; z itself here."""
         return z
 
     def fakes(self, z: torch.Tensor, k: int) -> torch.Tensor:
@@ -88,7 +95,7 @@ class ConditionalAdversarial(Model):
         def scores(terms: bool):
             x = as_set(batch["x"])
             z, extra = self.condition(batch, terms=terms)
-            z_per_element = repeat(z, "b z -> (b k) z", k=x.shape[1])
+            z_per_element = repeat(self.critic_condition(batch, z), "b z -> (b k) z", k=x.shape[1])
             real = self.score(rearrange(x, "b k c h w -> (b k) c h w"), z_per_element, x.shape[1])
             fake = self.score(self.generate(z, x.shape[1]), z_per_element, x.shape[1])
             return real, fake, sum(extra.values(), torch.zeros(()))
@@ -104,7 +111,8 @@ class ConditionalAdversarial(Model):
         def generator_objective():
             z, _ = self.condition(batch, terms=False)
             x = as_set(batch["x"])
-            fake = self.score(self.generate(z, x.shape[1]), repeat(z, "b z -> (b k) z", k=x.shape[1]), x.shape[1])
+            cond = repeat(self.critic_condition(batch, z), "b z -> (b k) z", k=x.shape[1])
+            fake = self.score(self.generate(z, x.shape[1]), cond, x.shape[1])
             return self.adversarial.generator(fake) + sum(self.generator_terms(batch, z).values(), torch.zeros(()))
 
         return {"critic_objective": critic_objective, "margin": margin, "generator_objective": generator_objective}
@@ -127,7 +135,7 @@ class ConditionalAdversarial(Model):
         x = as_set(batch["x"])
         k = x.shape[1]
         z, extra = self.condition(batch, terms=True)
-        z_critic = repeat(self.critic_code(z), "b z -> (b k) z", k=k)
+        z_critic = repeat(self.critic_condition(batch, self.critic_code(z)), "b z -> (b k) z", k=k)
         real = self.score(x.flatten(0, 1), z_critic, k)
         fake = self.score(self.fakes(z, k), z_critic, k)
         adv = self.adversarial.critic(real, fake)
@@ -135,7 +143,7 @@ class ConditionalAdversarial(Model):
                 "margin": (real.mean() - fake.mean()).detach()}
         loss = adv
         if self.penalty is not None:
-            z_flat = repeat(z.detach(), "b z -> (b k) z", k=k)
+            z_flat = repeat(self.critic_condition(batch, z.detach()), "b z -> (b k) z", k=k)
             pen = self.penalty(lambda images: self.discriminator(images, z_flat), x.flatten(0, 1))
             loss = loss + pen
             logs["penalty"] = pen.detach()
@@ -150,7 +158,7 @@ class ConditionalAdversarial(Model):
         k = x.shape[1]
         with torch.no_grad():
             z, _ = self.condition(batch, terms=False)
-        fake = self.score(self.generate(z, k), repeat(z, "b z -> (b k) z", k=k), k)
+        fake = self.score(self.generate(z, k), repeat(self.critic_condition(batch, z), "b z -> (b k) z", k=k), k)
         adv = self.adversarial.generator(fake)
         loss, logs = adv, {"adv": adv.detach()}
         for name, value in self.generator_terms(batch, z).items():

@@ -14,7 +14,8 @@ Two optional generator-phase terms are measured there too: R on noisy draws
 (`regulariser_noise`), code consistency ‖E(G(z'|z)) − z‖² (`code_consistency`) and mode
 seeking (`mode_seeking`: two draws of one code should differ as much as their z' do).
 With a `classifier` (models/semi_supervised.py) it is the semi-supervised HBAE of §3: the
-critic phase adds γ·cross-entropy of the classifier on the codes of the examples that carry a label.
+critic phase adds γ·cross-entropy of the classifier on the codes of the examples that carry a label;
+with `critic_labels` the critic reads those labels beside z instead, as a cGAN's does.
 """
 
 from __future__ import annotations
@@ -78,13 +79,15 @@ class HBAE(ObservedLabels, Encodes, ConditionalAdversarial):
         matching: str = "nearest",
         classifier=None,
         supervised_weight: float = 1.0,
+        critic_labels: bool = False,
     ) -> None:
         super().__init__(
             image_shape=image_shape, num_classes=num_classes, cond_dim=z_dim, noise_dim=noise_dim,
+            critic_cond_dim=z_dim + self.critic_label_dims(critic_labels, num_classes),
             generator=generator, discriminator=discriminator, adversarial=adversarial, penalty=penalty,
         )
         self.init_encoder(encoder=encoder, pooler=pooler, head=head, z_dim=z_dim, prior=prior)
-        self.init_classifier(classifier, supervised_weight)
+        self.init_classifier(classifier, supervised_weight, critic_labels)
         self.divergence = build(divergence)
         self.regulariser = build(regulariser) if regulariser is not None else None
         self.beta = beta
@@ -154,7 +157,7 @@ class HBAE(ObservedLabels, Encodes, ConditionalAdversarial):
         k = x.shape[1]
 
         def scores(z: torch.Tensor, real: bool) -> tuple[torch.Tensor | None, torch.Tensor]:
-            codes = repeat(z, "b z -> (b k) z", k=k)
+            codes = repeat(self.critic_condition(batch, z), "b z -> (b k) z", k=k)
             d_real = self.score(rearrange(x, "b k c h w -> (b k) c h w"), codes, k) if real else None
             return d_real, self.score(self.generate(z, k), codes, k)
 

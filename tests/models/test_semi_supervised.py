@@ -135,3 +135,54 @@ def test_a_fraction_of_labels_on_a_dataset_without_labels_explains(tmp_path):
     model = tiny_model(MODELS.get("vae"), Sizes(resolution=8, num_classes=0))
     with pytest.raises(ConfigError, match="hides labels, but the dataset carries none"):
         Trainer(model, unlabelled, tmp_path, batch_size=2, labelled_fraction=0.5, device="cpu", tensorboard=False)
+
+
+def critic_labelled(**overrides):
+    """The tiny Set-HBAE with labels in the critic (the alternative to a head on the codes) and no classifier."""
+    from hbaezoo.registry import ADVERSARIAL_LOSSES, HEADS
+
+    torch.manual_seed(0)
+    parts = dict(head=HEADS.get("deterministic"), adversarial=ADVERSARIAL_LOSSES.get("hinge")(), classifier=None)
+    return tiny_model(MODELS.get("set_hbae"), Sizes(batch=4, set_size=2, resolution=8, num_classes=4), critic_labels=True,
+                      **{**parts, **overrides})
+
+
+def test_critic_labels_widen_the_critic_only_and_read_zero_where_the_label_is_hidden():
+    model = critic_labelled()
+    assert model.discriminator.cond_dim == model.z_dim + 4 and model.classifier is None
+    z = torch.randn(4, model.z_dim)
+    cond = model.critic_condition(batch((0, UNLABELLED, 2, 1)), z)
+    assert torch.equal(cond[:, :model.z_dim], z)
+    assert cond[:, model.z_dim:].tolist() == [[1, 0, 0, 0], [0, 0, 0, 0], [0, 0, 1, 0], [0, 1, 0, 0]]
+    model.generate(z, 2)  # G is still given z alone
+    plain = semi()
+    assert plain.critic_condition(batch(), z) is z, "without critic labels the critic reads z, as before"
+
+
+def test_critic_labels_pass_the_phase_checks_and_reach_the_critic_for_the_labelled_classes_only():
+    """Both phases read the labels: the critic's projection gets gradient in the columns of the classes the
+    batch labels and none in another's, and hiding the labels changes both phases' losses."""
+    from hbaezoo.registry import DISCRIMINATORS
+
+    b = batch((0, UNLABELLED, 2, 1))
+    check_phase_directions("critic-labelled set_hbae", critic_labelled(), b)
+    model = critic_labelled(discriminator=lambda **kw: DISCRIMINATORS.get("projection")(width=8, spectral=False, **kw))
+    critic, generator = model.phases()
+    torch.manual_seed(2)
+    loss, _ = critic.loss(b)
+    loss.backward()
+    label_grad = model.discriminator.project.weight.grad[model.z_dim:].abs().sum(1)  # [classes]
+    assert (label_grad[[0, 1, 2]] > 0).all() and label_grad[3] == 0, label_grad
+    for phase in (critic, generator):
+        torch.manual_seed(3)
+        labelled = float(phase.loss(b)[0].detach())
+        torch.manual_seed(3)
+        assert float(phase.loss(batch((UNLABELLED,) * 4))[0].detach()) != labelled, phase.name
+
+
+def test_critic_labels_without_classes_explain():
+    with pytest.raises(ConfigError, match="critic_labels needs a dataset with class labels"):
+        tiny_model(MODELS.get("hbae"), Sizes(num_classes=0), critic_labels=True)
+    model = critic_labelled()
+    with pytest.raises(ConfigError, match="carry no labels"):
+        model.critic_condition({"x": torch.zeros(1)}, torch.zeros(1, model.z_dim))
