@@ -108,6 +108,10 @@ def match(share: float) -> list[str]:
     return [M + f"regulariser_match = {share}"]
 
 
+def adv(weight: float) -> list[str]:
+    return [M + f"adversarial_weight = {weight}"]
+
+
 GENERATION = {
     "shipped": [],
     "gmm": GMM,
@@ -126,6 +130,12 @@ GENERATION = {
     "gmm_match1_nocritic": GMM + match(1.0) + NO_CRITIC,
     # A critic that reads a set's elements jointly: the spread of their features is scored per set.
     "gmm_match05_nocritic_spread": GMM + match(0.5) + NO_CRITIC + ["discriminators.projection.set_spread = True"],
+    # Third round, around gmm_match05_nocritic: how loud the critic is beside R for the generator
+    # (0: an autoencoder with noise, the bound of this generator and set code), and R's weight without the critic.
+    "gmm_match05_nocritic_adv0": GMM + match(0.5) + NO_CRITIC + adv(0.0),
+    "gmm_match05_nocritic_adv01": GMM + match(0.5) + NO_CRITIC + adv(0.1),
+    "gmm_match05_nocritic_adv03": GMM + match(0.5) + NO_CRITIC + adv(0.3),
+    "gmm_match05_nocritic_w300": GMM + match(0.5) + NO_CRITIC + w(300.0),
     "gmm_match05_l2sum": GMM + match(0.5) + [M + "regulariser = @regularisers.l2()", "regularisers.l2.weight = 50.0",
                                              "regularisers.l2.reduction = 'sum'"],
 }

@@ -22,6 +22,8 @@ class ConditionalAdversarial(Model):
     """Generator G(z'|z) against critic D(x|z); sets share one z across their elements."""
 
     averaged_parts = ("generator",)
+    #: The weight of the adversarial term in the generator's loss (1 for a GAN; the HBAE makes it a setting).
+    adversarial_weight = 1.0
 
     def __init__(
         self,
@@ -113,7 +115,7 @@ class ConditionalAdversarial(Model):
             x = as_set(batch["x"])
             cond = repeat(self.critic_condition(batch, z), "b z -> (b k) z", k=x.shape[1])
             fake = self.score(self.generate(z, x.shape[1]), cond, x.shape[1])
-            return self.adversarial.generator(fake) + sum(self.generator_terms(batch, z).values(), torch.zeros(()))
+            return self.generator_adversarial(fake) + sum(self.generator_terms(batch, z).values(), torch.zeros(()))
 
         return {"critic_objective": critic_objective, "margin": margin, "generator_objective": generator_objective}
 
@@ -123,6 +125,10 @@ class ConditionalAdversarial(Model):
         if getattr(self.discriminator, "reads_sets", False):
             return self.discriminator(images, codes, set_size=k)
         return self.discriminator(images, codes)
+
+    def generator_adversarial(self, fake: torch.Tensor) -> torch.Tensor:
+        """The generator's adversarial loss on critic scores of its fakes [N], at `adversarial_weight`."""
+        return self.adversarial_weight * self.adversarial.generator(fake)
 
     def generate(self, z: torch.Tensor, k: int = 1, noise_scale: float = 1.0) -> torch.Tensor:
         """k images per code: z [B, Z] -> [B * k, C, H, W] (element-major within each code)."""
@@ -159,7 +165,7 @@ class ConditionalAdversarial(Model):
         with torch.no_grad():
             z, _ = self.condition(batch, terms=False)
         fake = self.score(self.generate(z, k), repeat(self.critic_condition(batch, z), "b z -> (b k) z", k=k), k)
-        adv = self.adversarial.generator(fake)
+        adv = self.generator_adversarial(fake)
         loss, logs = adv, {"adv": adv.detach()}
         for name, value in self.generator_terms(batch, z).items():
             loss = loss + value

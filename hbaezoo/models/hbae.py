@@ -13,6 +13,7 @@ reconstruction regulariser trains (`regulariser_trains`; the paper says the enco
 Two optional generator-phase terms are measured there too: R on noisy draws
 (`regulariser_noise`), code consistency ‖E(G(z'|z)) − z‖² (`code_consistency`) and mode
 seeking (`mode_seeking`: two draws of one code should differ as much as their z' do).
+How loud the critic is for the generator beside R is `adversarial_weight` (1: Eq. 7 as written).
 With a `classifier` (models/semi_supervised.py) it is the semi-supervised HBAE of §3: the
 critic phase adds γ·cross-entropy of the classifier on the codes of the examples that carry a label;
 with `critic_labels` the critic reads those labels beside z instead, as a cGAN's does.
@@ -69,6 +70,7 @@ class HBAE(ObservedLabels, Encodes, ConditionalAdversarial):
         z_dim: int = 64,
         noise_dim: int = 64,
         beta: float = 1.0,
+        adversarial_weight: float = 1.0,
         encoder_through_generator: bool = True,
         encoder_through_critic: bool = True,
         regulariser_trains: tuple[str, ...] | dict[str, float] = ("encoder",),
@@ -108,7 +110,9 @@ class HBAE(ObservedLabels, Encodes, ConditionalAdversarial):
         if regulariser_match and regulariser_noise:
             raise ConfigError(f"{type(self).__name__}: regulariser_noise and regulariser_match both say which draws R "
                               f"compares; set one of them (the other to 0).")
-        for name, value in (("code_consistency", code_consistency), ("mode_seeking", mode_seeking)):
+        self.adversarial_weight = adversarial_weight
+        for name, value in (("code_consistency", code_consistency), ("mode_seeking", mode_seeking),
+                            ("adversarial_weight", adversarial_weight)):
             if value < 0:
                 raise ConfigError(f"{type(self).__name__}.{name} is a weight and must be >= 0, got {value!r}.")
         self.regulariser_match = regulariser_match
@@ -174,7 +178,7 @@ class HBAE(ObservedLabels, Encodes, ConditionalAdversarial):
 
         def generator_objective() -> torch.Tensor:
             z = self.encode(x).sample()
-            objective = self.adversarial.generator(scores(z, real=False)[1])
+            objective = self.generator_adversarial(scores(z, real=False)[1])
             if self.regulariser is not None and self.regulariser_trains.get("generator"):
                 objective = objective + self.regulariser_trains["generator"] * self.reconstruction_penalty(x, z)
             if self.code_consistency:
