@@ -232,6 +232,20 @@ for _recipe in ("hbae_shapes", "set_hbae_shapes"):
 SCREEN_METRICS = "probe,probe_random,recon_agreement,diversity"
 # The generation screens (gen16/*): what the model draws, and whether its codes still beat the untrained twin.
 GEN_SCREEN_METRICS = "prior_gap,set_coherence,set_recon_agreement,recon_agreement,set_complete,set_diversity,probe,probe_random"
+# What each generation screen is read on, so that the command a record prints reproduces it.
+HBAE_SCREEN_METRICS = "recon_agreement,chain_agreement,prior_gap,probe,probe_random"
+AUTOENCODER_SCREEN_METRICS = "recon_agreement,probe,probe_random"
+
+
+def default_metrics(name: str) -> str:
+    """The metrics a variant is evaluated on unless --metrics says otherwise."""
+    if name in ("gen16/wae", "confirm/wae"):
+        return AUTOENCODER_SCREEN_METRICS
+    if name.startswith("gen16/hbae_"):
+        return HBAE_SCREEN_METRICS
+    return GEN_SCREEN_METRICS if name.startswith("gen16/") else SCREEN_METRICS
+
+
 SCREEN_EVAL = ["metrics.probe.sizes = (256, 2048)", "metrics.probe_random.sizes = (256, 2048)",
                "metrics.probe.seeds = 2", "metrics.probe_random.seeds = 2", "metrics.diversity.inputs = 32"]
 
@@ -265,7 +279,7 @@ def main(argv=None) -> int:
     ap.add_argument("--list", action="store_true")
     ap.add_argument("--table", default="ablation", help="results/<table>/ receives the records")
     ap.add_argument("--root", default="runs/ablation")
-    ap.add_argument("--metrics", default=SCREEN_METRICS)
+    ap.add_argument("--metrics", default=None, help="default: the variant's own (see default_metrics)")
     ap.add_argument("--n", type=int, default=500)
     ap.add_argument("-e", "--eval-binding", action="append", default=None)
     args = ap.parse_args(argv)
@@ -282,7 +296,7 @@ def main(argv=None) -> int:
         train = [*hbaezoo, "run", recipe, "--run-dir", str(run_dir)] + (["--steps", str(steps)] if steps else [])
         for b in bindings:
             train += ["-b", b]
-        metrics, extra = (TABLE_RUNS[name][1], TABLE_RUNS[name][2]) if name in TABLE_RUNS else (args.metrics, eval_bindings)
+        metrics, extra = (TABLE_RUNS[name][1], TABLE_RUNS[name][2]) if name in TABLE_RUNS else (args.metrics or default_metrics(name), eval_bindings)
         # Settings of metrics this evaluation does not run would only be warned about as unused.
         extra = [b for b in extra if not b.startswith("metrics.") or b.split(".")[1] in metrics.split(",")]
         ev = [*hbaezoo, "eval", str(run_dir), "--metrics", metrics, "--n", str(args.n), "--no-progress"]
