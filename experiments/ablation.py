@@ -136,6 +136,11 @@ GENERATION = {
     "gmm_match05_nocritic_adv01": GMM + match(0.5) + NO_CRITIC + adv(0.1),
     "gmm_match05_nocritic_adv03": GMM + match(0.5) + NO_CRITIC + adv(0.3),
     "gmm_match05_nocritic_w300": GMM + match(0.5) + NO_CRITIC + w(300.0),
+    "gmm_match05_nocritic_adv2": GMM + match(0.5) + NO_CRITIC + adv(2.0),
+    "gmm_match05_nocritic_adv3": GMM + match(0.5) + NO_CRITIC + adv(3.0),
+    # From commit 'one set of draws per phase' on, matched R reads the draws the critic scores (w300,
+    # match1_nocritic, adv2, adv3 and this row ran so); this is gmm_match05_nocritic again on that code.
+    "gmm_match05_nocritic_shared": GMM + match(0.5) + NO_CRITIC,
     "gmm_match05_l2sum": GMM + match(0.5) + [M + "regulariser = @regularisers.l2()", "regularisers.l2.weight = 50.0",
                                              "regularisers.l2.reduction = 'sum'"],
 }
