@@ -138,8 +138,10 @@ GENERATION = {
     "gmm_match05_nocritic_w300": GMM + match(0.5) + NO_CRITIC + w(300.0),
     "gmm_match05_nocritic_adv2": GMM + match(0.5) + NO_CRITIC + adv(2.0),
     "gmm_match05_nocritic_adv3": GMM + match(0.5) + NO_CRITIC + adv(3.0),
-    # From commit 'one set of draws per phase' on, matched R reads the draws the critic scores (w300,
-    # match1_nocritic, adv2, adv3 and this row ran so); this is gmm_match05_nocritic again on that code.
+    # Tried and reverted (commit 00fb96e, reverted by the next): matched R read the very draws the critic
+    # scores, one generator pass fewer a phase (1.41x images/s on the 32-px recipe). This row is
+    # gmm_match05_nocritic on that code: it collapsed (set-recon 11 %, within-set LPIPS 0.02x). w300 and
+    # match1_nocritic also ran on it; their records say so.
     "gmm_match05_nocritic_shared": GMM + match(0.5) + NO_CRITIC,
     "gmm_match05_l2sum": GMM + match(0.5) + [M + "regulariser = @regularisers.l2()", "regularisers.l2.weight = 50.0",
                                              "regularisers.l2.reduction = 'sum'"],
