@@ -138,6 +138,9 @@ GENERATION = {
     "gmm_match05_nocritic_w300": GMM + match(0.5) + NO_CRITIC + w(300.0),
     "gmm_match05_nocritic_adv2": GMM + match(0.5) + NO_CRITIC + adv(2.0),
     "gmm_match05_nocritic_adv3": GMM + match(0.5) + NO_CRITIC + adv(3.0),
+    # What the stochastic generator spends on variation: a smaller z', and a wider code.
+    "gmm_match05_nocritic_noise8": GMM + match(0.5) + NO_CRITIC + noise(8),
+    "gmm_match05_nocritic_z64": GMM + match(0.5) + NO_CRITIC + [M + "z_dim = 64"],
     # Tried and withdrawn (never merged): matched R read the very draws the critic scores, one generator
     # pass fewer a phase (1.41x images/s of Trainer.train_step on the 32-px recipe). This row is
     # gmm_match05_nocritic on that code: it collapsed (set-recon 11 %, within-set LPIPS 0.02x). w300 and
