@@ -137,7 +137,6 @@ GENERATION = {
     "gmm_match05_nocritic_adv03": GMM + match(0.5) + NO_CRITIC + adv(0.3),
     "gmm_match05_nocritic_w300": GMM + match(0.5) + NO_CRITIC + w(300.0),
     "gmm_match05_nocritic_adv2": GMM + match(0.5) + NO_CRITIC + adv(2.0),
-    "gmm_match05_nocritic_adv3": GMM + match(0.5) + NO_CRITIC + adv(3.0),
     # What the stochastic generator spends on variation: a smaller z', and a wider code.
     "gmm_match05_nocritic_noise8": GMM + match(0.5) + NO_CRITIC + noise(8),
     "gmm_match05_nocritic_z64": GMM + match(0.5) + NO_CRITIC + [M + "z_dim = 64"],
