@@ -200,3 +200,21 @@ def test_mode_seeking_penalises_a_generator_that_ignores_its_noise():
     assert float(model.sameness(z)) > 100 * varied
     model.generator.forward = forward
     assert "mode_seeking" in model.generator_loss({"x": torch.rand(4, 2, 3, 16, 16) * 2 - 1})[1]
+
+
+def test_adversarial_weight_scales_the_generators_critic_term_only():
+    """The generator phase's adversarial term is weighted; R and the critic phase are not."""
+    x = {"x": torch.rand(4, 3, 16, 16) * 2 - 1}
+    logs = {}
+    for weight in (1.0, 0.5, 0.0):
+        model = _model(adversarial_weight=weight, regulariser_trains={"encoder": 1.0, "generator": 1.0})
+        torch.manual_seed(1)
+        _, logs[weight] = model.generator_loss(x)
+    assert float(logs[0.5]["adv"]) == pytest.approx(0.5 * float(logs[1.0]["adv"]), rel=1e-5)
+    assert float(logs[0.0]["adv"]) == 0.0
+    assert float(logs[0.0]["regulariser"]) == pytest.approx(float(logs[1.0]["regulariser"]), rel=1e-5)
+
+
+def test_a_negative_adversarial_weight_is_refused():
+    with pytest.raises(ConfigError, match="adversarial_weight"):
+        tiny_model(MODELS.get("hbae"), Sizes(), adversarial_weight=-1.0)
