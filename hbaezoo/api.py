@@ -18,10 +18,10 @@ from hbaezoo import config as gin_config
 from hbaezoo.assembly import build
 from hbaezoo.errors import ConfigError
 from hbaezoo.inference import Run
-from hbaezoo.plugins import loaded_modules
 from hbaezoo.rundir import loading
 from hbaezoo.rundir.layout import RunDir
 from hbaezoo.training import distributed
+from hbaezoo.training.records import data_record, record_operative
 from hbaezoo.training.trainer import Trainer
 
 __all__ = ["Run", "build", "fit", "load", "train"]
@@ -68,8 +68,7 @@ def fit(recipe: str | Path | list, bindings: list[str] | tuple = (), *, run_dir:
     dist = distributed.init(assembly.trainer_binding("device", "auto"))  # CPU ranks need gloo even where CUDA is
     rd.check_same_config(text)
     dataset = assembly.build_dataset("train")
-    data = dataset.describe()
-    model = assembly.build_model(data)
+    model = assembly.build_model(dataset.describe())
     with assembly.building("trainer"):
         trainer = Trainer(model, dataset, rd.path)
     # Written only now, with every value built and checked: a typo must not pin the run dir to a bad config.
@@ -78,20 +77,15 @@ def fit(recipe: str | Path | list, bindings: list[str] | tuple = (), *, run_dir:
             rd.check_same_config(text)  # again, under the lock
             rd.write_config(text)
         dist.barrier()
-        data["set_size"] = trainer.set_size
-        data["batch_plan"] = trainer.plan.stats
-        if trainer.labelled is not None:  # which share of the labels a semi-supervised run saw
-            data["labelled"] = trainer.labelled
-        data["plugins"] = loaded_modules()
         if trainer.dist.is_main:
             _warn_unused(gin_config.unused_bindings())
             skipped = rd.write_skipped(dataset.skipped) if dataset.skipped else None
             _report_data(dataset, trainer.plan.stats, skipped)
-            rd.write_data(data)
-            rd.write_operative(gin_config.operative_text(assembly.versions()))
+            rd.write_data(data_record(trainer))
+            record_operative(rd)
         logs = trainer.fit()
         if trainer.dist.is_main:
-            rd.write_operative(gin_config.operative_text(assembly.versions()))
+            record_operative(rd)
     return rd.path, logs
 
 

@@ -105,12 +105,25 @@ def decode_recipe(data: bytes, path: str | Path) -> str:
         ) from None
 
 
+# The recipe gin holds, as config.gin records it: set by `parse` and `parse_loaded`, read by `parsed_recipe`.
+_parsed: str | None = None
+
+
+def parsed_recipe() -> str | None:
+    """The text of the recipe last parsed here (files with includes inlined, then bindings), as config.gin
+    records it; None before any, or after a parse that failed. gin may have been cleared since: a caller
+    checks that gin still binds what it needs."""
+    return _parsed
+
+
 def parse(config_files: list[str | Path] = (), bindings: list[str] = ()) -> list[str]:
     """Clear gin and parse the given files then bindings; errors become ConfigError.
 
     Returns each file's text as parsed, includes inlined, for `config_text` to record: every
     file is read once, so what config.gin records is what was parsed.
     """
+    global _parsed
+    _parsed = None
     gin.clear_config()
     load_core()  # a recipe may name a part of any kind
     texts = []
@@ -128,6 +141,7 @@ def parse(config_files: list[str | Path] = (), bindings: list[str] = ()) -> list
             gin.parse_config(binding)
         except PARSE_ERRORS as exc:
             raise explain(exc, f"binding -b {binding!r}") from exc
+    _parsed = config_text(config_files, list(bindings), texts)
     return texts
 
 
@@ -300,6 +314,8 @@ def parse_loaded(text: str, path: Path, *, trusted_modules: set[str], trust: boo
     are refused, but for modules in `trusted_modules` (installed hbaezoo plugins the run
     recorded, and --plugin modules), which were imported before this and bind nothing new.
     """
+    global _parsed
+    _parsed = None
     gin.clear_config()
     load_core(skip=EVALUATION_KINDS)  # sampling needs no metric; a config that binds one loads them below
     if not trust:
@@ -323,6 +339,7 @@ def parse_loaded(text: str, path: Path, *, trusted_modules: set[str], trust: boo
         gin.clear_config()
         load_core()  # the config names a part of a kind not yet loaded (a metric setting): load all, parse again
         _parse_file(path, text)
+    _parsed = text
 
 
 def _trusted(module: str | None, trusted: set[str]) -> bool:

@@ -211,6 +211,11 @@ class RunDir:
     # -- reading ---------------------------------------------------------------------------------
     def require(self) -> None:
         """CheckpointError unless the folder holds config.gin and data.json (what loading a run needs)."""
+        if self.data.is_file() and not self.config.exists() and not self.config.is_symlink():
+            raise CheckpointError(
+                f"{self.path} holds no config.gin, so its model cannot be rebuilt: it was trained by a Trainer used "
+                f"from Python with a model that no recipe built. Train it again with hbaezoo.train(recipe, ...), or "
+                f"build the model with hbaezoo.build(recipe, bindings) before making the Trainer (docs/api.md).")
         for needed in (self.config, self.data):
             if not needed.is_file() and not needed.is_symlink():  # a link: read_run_file says why
                 raise CheckpointError(

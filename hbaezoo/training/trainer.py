@@ -38,6 +38,7 @@ from hbaezoo.training import backends, distributed
 from hbaezoo.rundir.checkpoints import model_kind, nonfinite_tensors
 from hbaezoo.training.logging import MetricsLog, TrainProgress
 from hbaezoo.training.previews import save_previews
+from hbaezoo.training.records import record_operative, record_run
 from hbaezoo.training.state_checks import check_trainer_state
 
 
@@ -353,6 +354,8 @@ class Trainer:
 
     def fit(self) -> dict[str, float]:
         """Train to `steps` (resuming if the run dir has a checkpoint); returns the last logs."""
+        # Used directly from Python, nobody wrote data.json and config.gin yet; `hbaezoo.load` needs both.
+        recorded = record_run(self, self._warn) if self.dist.is_main else False
         resumed = self.resume()
         if self.dist.is_main:
             self.rundir.cut_metrics(self.step)  # steps logged after that checkpoint are logged again below
@@ -407,4 +410,6 @@ class Trainer:
             metrics.close()
         if self.steps == self.step and self.step == 0:
             self.save_checkpoint()
+        if recorded:
+            record_operative(self.rundir)
         return last

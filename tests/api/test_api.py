@@ -154,6 +154,36 @@ def test_build_gives_an_untrained_model_and_its_dataset():
     assert all(torch.equal(a, b) for a, b in zip(model.state_dict().values(), again.state_dict().values()))
 
 
+def test_a_trainer_used_directly_writes_a_run_that_loads(tmp_path):
+    from hbaezoo.training.trainer import Trainer
+
+    model, dataset = hbaezoo.build(REPO / "gin" / "set_hbae_shapes.gin", [*TINY, "Trainer.set_size = 2"])
+    Trainer(model, dataset, tmp_path / "run", steps=2, device="cpu").fit()  # a folder that does not exist yet
+    run = hbaezoo.load(tmp_path / "run", device="cpu", use_ema=False)
+    assert run.step == 2 and "run.model = @models.set_hbae" in run.config
+    assert run.data["image_shape"] == [3, 16, 16] and run.data["set_size"] == 2
+    trained = model.state_dict()
+    for name, value in run.model.state_dict().items():
+        assert torch.equal(value, trained[name].cpu()), name
+    assert run.sample_sets(2, 3).shape == (2, 3, 3, 16, 16)
+    assert (tmp_path / "run" / "operative.gin").is_file()
+
+
+def test_a_trainer_given_a_model_no_recipe_built_says_why_its_run_does_not_load(tmp_path):
+    import gin
+
+    from hbaezoo.errors import CheckpointError
+    from hbaezoo.training.trainer import Trainer
+
+    model, dataset = hbaezoo.build(RECIPE, TINY)
+    gin.clear_config()  # as for a model assembled by hand: gin holds no recipe that built it
+    Trainer(model, dataset, tmp_path / "run", steps=1, batch_size=4, device="cpu", progress=False,
+            tensorboard=False, estimate_images=16).fit()
+    assert (tmp_path / "run" / "data.json").is_file() and not (tmp_path / "run" / "config.gin").exists()
+    with pytest.raises(CheckpointError, match=r"no config.gin.*hbaezoo.build\(recipe, bindings\)"):
+        hbaezoo.load(tmp_path / "run", device="cpu")
+
+
 def test_a_gan_says_what_it_cannot_do(tmp_path):
     run = hbaezoo.train(REPO / "gin" / "gan_shapes.gin", [*TINY, "Trainer.ema_decay = None"], run_dir=tmp_path / "gan",
                         steps=1, device="cpu")
