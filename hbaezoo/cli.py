@@ -10,6 +10,7 @@ import argparse
 import errno
 import inspect
 import json
+import os
 import sys
 from pathlib import Path
 
@@ -209,6 +210,11 @@ def main(argv: list[str] | None = None) -> int:
             raise
         err_console.print(f"[red]error:[/] {escape(printable(str(exc)))}", highlight=False)
         return EXIT_USAGE
+    except BrokenPipeError:
+        # The reader had enough (`hbaezoo list | head`): not an error. Later writes (Python's own flush at
+        # exit) go nowhere instead of raising again.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0
     except OSError as exc:
         # The machine, not the code: a full disk, a read-only folder, a file where a folder belongs.
         if debug or exc.errno not in OS_HINTS:

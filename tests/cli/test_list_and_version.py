@@ -40,6 +40,16 @@ def test_piped_list_prints_each_part_whole_on_its_own_line():
     assert row[1] == "core" and "dim=required" in row[3]
 
 
+def test_a_reader_that_stops_early_is_no_error():
+    # `hbaezoo list | head -1`: the pipe closes while list is still writing.
+    proc = subprocess.Popen([sys.executable, "-m", "hbaezoo", "list"], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            env={**ENV, "PYTHONUNBUFFERED": "1"}, cwd=REPO)
+    assert proc.stdout.readline()
+    proc.stdout.close()
+    stderr = proc.stderr.read().decode()
+    assert proc.wait(timeout=600) == 0 and "Traceback" not in stderr and "Error" not in stderr, stderr
+
+
 def test_list_json_names_every_part_with_its_parameters():
     result = hbaezoo("list", "--json")
     assert result.returncode == 0, result.stderr
