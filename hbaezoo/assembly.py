@@ -18,7 +18,7 @@ import torch
 
 from hbaezoo import config as gin_config
 from hbaezoo.about import __version__
-from hbaezoo.errors import ConfigError, HbaezooError
+from hbaezoo.errors import ConfigError, HbaezooError, message
 from hbaezoo.limits import check_model_size
 from hbaezoo.plugins import REPORT, load_plugins
 
@@ -44,12 +44,12 @@ def building(what: str) -> Iterator[None]:
     except HbaezooError:
         raise
     except (TypeError, ValueError) as exc:
-        raise ConfigError(f"while building the {what}: {exc}".replace("\n", "\n  ")) from exc
+        raise ConfigError(f"while building the {what}: {message(exc)}".replace("\n", "\n  ")) from exc
     except RuntimeError as exc:
         if "Required bindings" not in str(exc):  # gin's word for a parameter nobody bound
             raise
         raise ConfigError(
-            f"while building the {what}: {exc}".replace("\n", "\n  ")
+            f"while building the {what}: {message(exc)}".replace("\n", "\n  ")
             + "\nA recipe binds at least run.model and run.dataset; start from one in gin/, e.g. gin/hbae_shapes.gin."
         ) from exc
 

@@ -19,7 +19,7 @@ from rich.table import Table
 
 from hbaezoo.console import console, err_console
 from hbaezoo.cli_args import EXIT_USAGE, _Parser, positive_int, printable, registered
-from hbaezoo.errors import HbaezooError
+from hbaezoo.errors import HbaezooError, message
 
 
 OS_HINTS = {
@@ -208,7 +208,7 @@ def main(argv: list[str] | None = None) -> int:
     except HbaezooError as exc:
         if debug:
             raise
-        err_console.print(f"[red]error:[/] {escape(printable(str(exc)))}", highlight=False)
+        err_console.print(f"[red]error:[/] {escape(printable(message(exc)))}", highlight=False)
         return EXIT_USAGE
     except BrokenPipeError:
         # The reader had enough (`hbaezoo list | head`): not an error. Later writes (Python's own flush at

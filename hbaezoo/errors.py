@@ -4,6 +4,19 @@ The CLI prints these without a traceback and exits with status 2; anything else 
 bug and keeps its traceback.
 """
 
+import re
+
+# What gin appends to any error raised inside a configurable: "In call to configurable 'X' (<class ...>)".
+_GIN_CALL = re.compile(r"\n  In call to configurable '([^'\n]*)' \([^\n]*\)(?: in scope '([^'\n]*)')?")
+
+
+def message(exc: BaseException) -> str:
+    """An error's text without gin's call lines: ours already say where; another error keeps the part's name."""
+    text = str(exc)
+    if isinstance(exc, HbaezooError):
+        return _GIN_CALL.sub("", text)
+    return _GIN_CALL.sub(lambda m: f" (in {m.group(1)}{f', scope {m.group(2)}' if m.group(2) else ''})", text)
+
 
 class HbaezooError(Exception):
     """Base class of every error caused by the user's input, not by a bug."""

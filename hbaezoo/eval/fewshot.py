@@ -114,6 +114,7 @@ def _summary(accs: dict, plan: Plan, seeds: int) -> dict[str, float]:
         out[f"{kind}/{n}_std"] = float(np.std(values, ddof=1)) if len(values) > 1 else 0.0
     counts = torch.bincount(plan.labels("test", plan.test["image"]))
     out["chance"] = 100.0 * float(counts.max()) / float(counts.sum())
+    out["test_classes"] = float((counts > 0).sum())  # a split that swallowed a class shows here
     out["seeds"] = float(seeds)
     return out
 

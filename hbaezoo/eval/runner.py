@@ -18,7 +18,7 @@ from pathlib import Path
 from rich.markup import escape
 
 from hbaezoo.console import err_console
-from hbaezoo.errors import CapabilityError, CheckpointError, ConfigError
+from hbaezoo.errors import CapabilityError, CheckpointError, ConfigError, message
 from hbaezoo.eval import extractors as ext
 from hbaezoo.eval.context import EvalContext
 from hbaezoo.files import write_text_atomic
@@ -65,7 +65,7 @@ def run_metric(ctx: EvalContext, name: str) -> dict:
         with ctx.seeded(f"metric/{name}"):
             values = _values(name, METRICS.get(name)(ctx))
     except CapabilityError as exc:
-        return {"status": "n/a", "reason": str(exc), "seconds": round(time.perf_counter() - start, 3)}
+        return {"status": "n/a", "reason": message(exc), "seconds": round(time.perf_counter() - start, 3)}
     return {"status": "ok", "values": values, "seconds": round(time.perf_counter() - start, 3)}
 
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
+from hbaezoo.errors import message
 from hbaezoo.scopes import num_threads
 from hbaezoo.testing.common import Sizes, _assert_finite, _assert_shape, _images, _kwargs, skip
 from hbaezoo.testing.models import tiny_model
@@ -32,7 +33,7 @@ def check_sampler(factory, sizes: Sizes, name: str = "sampler") -> None:
     try:
         grid = sampler(model, x if sampler.needs_data else None, n=2, steps=2)
     except CapabilityError as exc:
-        return skip(f"{name}: a tiny Set-HBAE cannot do it: {exc}")
+        return skip(f"{name}: a tiny Set-HBAE cannot do it: {message(exc)}")
     assert grid.ndim == 5 and tuple(grid.shape[2:]) == sizes.image_shape, f"{name}: grid must be [rows, cols, C, H, W]"
     _assert_finite(name, grid)
 
@@ -47,7 +48,7 @@ def check_extractor(factory, sizes: Sizes, name: str = "extractor") -> None:
     try:
         extractor = factory(**_kwargs(factory))
     except WeightsUnavailable as exc:
-        return skip(f"{name}: its weights are not on disk: {exc}")
+        return skip(f"{name}: its weights are not on disk: {message(exc)}")
     with num_threads(1):  # small batches: extra threads only spin on a busy machine
         _check_extractor(extractor, sizes, name)
 
@@ -93,7 +94,7 @@ def check_metric(factory, sizes: Sizes, name: str = "metric") -> None:
         try:
             out = factory(ctx, **_kwargs(factory))
         except CapabilityError as exc:
-            skip(f"{name}: a tiny Set-HBAE on toy data cannot support it: {exc}")
+            skip(f"{name}: a tiny Set-HBAE on toy data cannot support it: {message(exc)}")
             return None
         assert isinstance(out, dict) and out, f"{name}: must return a non-empty dict[str, float]"
         for key, value in out.items():

@@ -46,6 +46,14 @@ def test_generated_bad_bindings_exit_2_without_traceback(binding, capsys, tiny, 
     assert code == 2, output
     assert "Traceback" not in output
     assert "error:" in output
+    assert "In call to configurable" not in output  # gin's call lines: our messages already say where
+
+
+def test_an_error_raised_inside_a_part_says_where_without_gin_internals(capsys, tiny, tmp_path):
+    code, output = run_cli(["run", RECIPE, "--run-dir", str(tmp_path / "r"), *sum((["-b", b] for b in tiny), []),
+                            "-b", "Trainer.batch_size = 0"], capsys)
+    assert code == 2 and "Trainer.batch_size must be an integer >= 1, got 0." in output, output
+    assert "In call to" not in output and "<class" not in output, output
 
 
 @settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])

@@ -241,3 +241,48 @@ def test_folder_recipe_trains_from_the_command_line_without_unused_bindings(reci
         capture_output=True, text=True, env=env, cwd=REPO, timeout=600)
     assert result.returncode == 0, result.stderr
     assert (tmp_path / "grid.png").is_file()
+
+
+#: layout: (model, ImageFolder.make_example arguments, extra bindings, sample mode, classes)
+LAYOUTS = {
+    "classes": ("hbae", {"classes": 3, "per_group": 4}, [], "recon", 3),
+    "flat": ("hbae", {"classes": 0, "per_group": 6}, [], "uncond", 0),
+    "sets": ("set_hbae", {"classes": 3, "per_group": 3, "sets_per_class": 2},
+             ["datasets.image_folder.sets = 'subfolder'", "Trainer.set_size = 2"], "set-recon", 3),
+}
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("layout", LAYOUTS)
+def test_each_layout_trains_samples_evaluates_and_loads(layout, tmp_path):
+    """<class>/*.png, a flat folder and <class>/<set>/*.png with the bindings README documents, then sample,
+    `eval --metrics probe` (every class in its test images) and hbaezoo.load's batch-first methods."""
+    import hbaezoo
+    from hbaezoo.cli import main
+
+    model, shape, extra, mode, classes = LAYOUTS[layout]
+    root = ImageFolder.make_example(tmp_path / "mydata", **shape)
+    run_dir = tmp_path / "run"
+    bindings = [f"datasets.image_folder.root = '{root}'", "datasets.image_folder.resolution = 16",
+                "encoders.resnet.width = 8", "generators.resnet.width = 8", "discriminators.projection.width = 8",
+                f"models.{model}.z_dim = 8", f"models.{model}.noise_dim = 8", "Trainer.batch_size = 2",
+                "Trainer.num_workers = 0", "Trainer.progress = False", "Trainer.tensorboard = False",
+                "Trainer.estimate_images = 8", *extra]
+    assert main(["run", str(REPO / "gin" / f"{model}_folder.gin"), "--steps", "2", "--run-dir", str(run_dir),
+                 *sum((["-b", b] for b in bindings), [])]) == 0
+    assert main(["sample", str(run_dir), "--mode", mode, "--out", str(tmp_path / "grid.png"), "--device", "cpu"]) == 0
+    assert Image.open(tmp_path / "grid.png").size[0] > 16
+    assert main(["eval", str(run_dir), "--metrics", "probe", "--n", "16", "--extractor", "random_convnet",
+                 "--no-progress", "--device", "cpu", "-b", "metrics.probe.seeds = 1"]) == 0
+    probe = json.loads((run_dir / "eval" / "results.json").read_text())["metrics"]["probe"]
+    if classes:
+        assert probe["status"] == "ok" and probe["values"]["test_classes"] == classes, probe
+    else:  # no labels: said plainly, without gin's call lines
+        assert probe["status"] == "n/a" and "class labels" in probe["reason"], probe
+        assert "In call to" not in probe["reason"] and "0x" not in probe["reason"], probe
+
+    run = hbaezoo.load(run_dir, device="cpu")
+    x = torch.rand(3, 3, 16, 16) * 2 - 1
+    assert run.data["num_classes"] == classes and run.encode(x).shape == (3, 8)
+    assert run.reconstruct(x, k=2).shape == (3, 2, 3, 16, 16)
+    assert run.sample(4).shape == (4, 3, 16, 16) and run.sample_sets(2, 3).shape == (2, 3, 3, 16, 16)
