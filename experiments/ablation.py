@@ -141,7 +141,7 @@ GENERATION = {
     "gmm_match05_nocritic_noise8": GMM + match(0.5) + NO_CRITIC + noise(8),
     "gmm_match05_nocritic_z64": GMM + match(0.5) + NO_CRITIC + [M + "z_dim = 64"],
     # Tried and withdrawn (never merged): matched R read the very draws the critic scores, one generator
-    # pass fewer a phase (1.41x images/s of Trainer.train_step on the 32-px recipe). This row is
+    # pass fewer a phase (results/gen16/shared_draws/: 0.60x -> 0.88x the step speed without matched draws). This row is
     # gmm_match05_nocritic on that code: it collapsed (set-recon 11 %, within-set LPIPS 0.02x). w300 and
     # match1_nocritic also ran on it; their records say so.
     "gmm_match05_nocritic_shared": GMM + match(0.5) + NO_CRITIC,
