@@ -226,6 +226,10 @@ SEMI_EVAL = [f"metrics.probe.sizes = {SEMI_SIZES}", "metrics.probe.seeds = 3", "
              "metrics.probe_supervised.sizes = (60, 288, 576)", "metrics.probe_supervised.kinds = ('image',)",
              "metrics.probe_supervised.seeds = 3"]
 TABLE_RUNS.update({name: (recipe, "probe,fid_gen,set_coherence", SEMI_EVAL) for name, (recipe, _) in SEMI.items()})
+# The head-or-critic screens skip FID gen (~2 min of Inception each on the shared CPU): the codes are their question,
+# and set_coherence still says what the labels do to generated sets.
+for _name in ("semi16/critic_labels05", "semi16/critic_labels05_through_g", "semi16/unsupervised_through_g"):
+    TABLE_RUNS[_name] = (SEMI[_name][0], "probe,set_coherence", SEMI_EVAL)
 # The supervised baseline given the same labels (image codes) rides with the unsupervised run: it never reads its weights.
 TABLE_RUNS["semi16/unsupervised"] = ("gin/set_hbae_shapes.gin", "probe,fid_gen,set_coherence,probe_supervised", SEMI_EVAL)
 

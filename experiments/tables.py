@@ -211,7 +211,8 @@ def table1() -> str:
             fmt(ch.get(f"{last}/agreement")) if ch else "—",
             fmt(ch.get(f"{last}/fid")) if ch else "—",
         ]) + " |")
-    return "\n".join(lines) + "\n\n" + commands(rows.values())
+    # The supervised record is Table 2's alone (its command is under that table).
+    return "\n".join(lines) + "\n\n" + commands(r for name, r in rows.items() if name != "supervised")
 
 
 def commands(rows) -> str:
@@ -258,7 +259,27 @@ def table2() -> str:
                              + (f" ({key.split('/')[1]})" if not key.endswith(f"/{n}") else ""))
             if any(c != "—" for c in cells):
                 lines.append(f"| {label} ({kind} code) | " + " | ".join(cells) + " |")
-    return "\n".join(lines)
+    return "\n".join(lines) + supervised_note(rows.get("supervised"))
+
+
+def supervised_note(record: dict | None) -> str:
+    """Where the early-stopped supervised row stopped, from its record, and where max_steps cut a seed short."""
+    values = metric(record, "probe_supervised") if record else {}
+    if "max_steps" not in values:
+        return ""
+    sizes = sorted(int(k.rsplit("/", 1)[1]) for k in values if k.startswith("best_step/image/"))
+    where = ", ".join(f"{n}: {values[f'best_step/image/{n}']:.0f} of {values[f'steps_run/image/{n}']:.0f}" for n in sizes
+                      if f"steps_run/image/{n}" in values)
+    cut = [n for n in sizes if values.get(f"cut_at_max_steps/image/{n}", 0) > 0]
+    seeds = int(values.get("seeds", 1))
+    cut_text = (f" `max_steps` = {values['max_steps']:.0f} stopped "
+                + ", ".join(f"{values[f'cut_at_max_steps/image/{n}']:.0f} of {seeds} at n = {n}" for n in cut)
+                + " while validation accuracy was still improving (within the patience window): those seeds might"
+                  " have gained from more steps." if cut else f" No seed reached `max_steps` = {values['max_steps']:.0f}"
+                  " while still improving.")
+    return ("\n\nSupervised row: `python experiments/ablation.py tables/supervised --table tables`, evaluation "
+            f"{record['eval_seconds'] / 60:.1f} min (`{record['eval_command'].split(' --metrics ')[1]}`). Step of the best "
+            f"validation check, of the steps run (means over seeds), by n — {where}.{cut_text}")
 
 
 def semi_supervised() -> str:
@@ -287,7 +308,9 @@ def semi_supervised() -> str:
                 ("supervised, same encoder, early stopping", lambda f: rows.get("unsupervised"), "probe_supervised")):
             cells = [cell(pick(f), metric_name, kind, LABELLED[f][at]) for f in fractions]
             if any(c != "—" for c in cells):
-                lines.append(f"| {label} ({kind} code, linear probe on as many labels) | " + " | ".join(cells) + " |")
+                how = ("trained on as many labelled images" if metric_name == "probe_supervised"
+                       else f"{kind} code, linear probe on as many labels")
+                lines.append(f"| {label} ({how}) | " + " | ".join(cells) + " |")
     gen = ["| run | steps | FID gen ↓ (real floor) | generated sets: all 8 agree % (real) | classes among 48 majorities |",
            "|---|---|---|---|---|"]
     for name in ("unsupervised", *LABEL_FRACTIONS, "set_vae"):
@@ -320,8 +343,9 @@ def head_or_critic() -> str:
     if not any(name.startswith("critic") for name, _ in found):
         return "_no records yet_"
     lines = ["| labels enter through | set code, 24 objects | set code, 48 objects | image code, 288 images "
-             "| image code, 576 images | FID gen ↓ | generated sets: all 8 agree % | critic margin (last fifth) |",
-             "|---|---|---|---|---|---|---|---|"]
+             "| image code, 576 images | FID gen ↓ | generated sets: all 8 agree % (real) | classes among 48 majorities "
+             "| critic margin (last fifth) |",
+             "|---|---|---|---|---|---|---|---|---|"]
     for name, label in found:
         r = rows[name]
         probe, fid, coh = metric(r, "probe"), metric(r, "fid_gen"), metric(r, "set_coherence")
@@ -330,7 +354,10 @@ def head_or_critic() -> str:
             return f"{probe[key]:.1f} ± {probe[key + '_std']:.1f}" if key in probe else "—"
 
         lines.append("| " + " | ".join([f"**{name}**: {label}", acc("set/24"), acc("set/48"), acc("image/288"),
-                                         acc("image/576"), fmt(fid.get("fid")), fmt(coh.get("coherent")), margin(r)])
+                                         acc("image/576"), fmt(fid.get("fid")),
+                                         f"{fmt(coh.get('coherent'))} ({fmt(coh.get('real/coherent'))})" if coh else "—",
+                                         f"{fmt(coh.get('majority_classes'), 0)} of {fmt(coh.get('real/majority_classes'), 0)}"
+                                         if coh else "—", margin(r)])
                      + " |")
     # The head and unsupervised runs' commands are under the table above.
     return "\n".join(lines) + "\n\n" + commands([rows[name] for name, _ in found if name not in ("labels05", "unsupervised")])
