@@ -20,6 +20,7 @@ from hbaezoo.errors import ConfigError
 from hbaezoo.inference import Run
 from hbaezoo.rundir import loading
 from hbaezoo.rundir.layout import RunDir
+from hbaezoo.rundir.lock import MAX_RUN_FILE
 from hbaezoo.training import distributed
 from hbaezoo.training.records import data_record, record_operative
 from hbaezoo.training.trainer import Trainer
@@ -65,6 +66,10 @@ def fit(recipe: str | Path | list, bindings: list[str] | tuple = (), *, run_dir:
     rd = RunDir(run_dir if run_dir else Path("runs") / files[0].stem)
     rd.check_writable()
     text = gin_config.config_text(files, list(bindings), texts)  # what was parsed, not a second read
+    if len(text.encode()) > MAX_RUN_FILE:  # sample, eval and load would refuse the run's config.gin
+        raise ConfigError(f"the recipe with its includes and bindings is {len(text.encode()) / 2**20:.0f} MiB; a run "
+                          f"records it in config.gin, which hbaezoo reads back up to {MAX_RUN_FILE >> 20} MiB. Keep "
+                          f"data (long lists of values) in files a part reads, not in the recipe.")
     dist = distributed.init(assembly.trainer_binding("device", "auto"))  # CPU ranks need gloo even where CUDA is
     rd.check_same_config(text)
     dataset = assembly.build_dataset("train")

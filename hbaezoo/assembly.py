@@ -21,6 +21,7 @@ from hbaezoo.about import __version__
 from hbaezoo.errors import ConfigError, HbaezooError, message
 from hbaezoo.limits import check_model_size
 from hbaezoo.plugins import REPORT, load_plugins
+from hbaezoo.seeds import check_seed
 
 
 @gin.configurable("run", module="hbaezoo")
@@ -88,7 +89,7 @@ def build_model(data: dict, *, seed: int | None = None, factory=None):
 
     with building("model"):
         check_model_size(make)
-        torch.manual_seed(int(trainer_binding("seed", 0)) if seed is None else seed)
+        torch.manual_seed(check_seed(trainer_binding("seed", 0), "Trainer.seed") if seed is None else seed)
         return make()
 
 

@@ -18,8 +18,8 @@ from rich.markup import escape
 from rich.table import Table
 
 from hbaezoo.console import console, err_console
-from hbaezoo.cli_args import EXIT_USAGE, _Parser, positive_int, printable, registered
-from hbaezoo.errors import HbaezooError, message
+from hbaezoo.cli_args import EXIT_USAGE, _Parser, positive_int, printable, registered, seed_int
+from hbaezoo.errors import HbaezooError, message, original_os_error
 
 
 OS_HINTS = {
@@ -177,7 +177,7 @@ def build_parser() -> argparse.ArgumentParser:
                                                          "(default 2); the rest of the set is generated")
     smp.add_argument("--out", required=True, help="output PNG path")
     smp.add_argument("--device", default="auto")
-    smp.add_argument("--seed", type=int, default=0)
+    smp.add_argument("--seed", type=seed_int, default=0)
     smp.add_argument("--no-ema", action="store_true", help="use the raw weights even where the run kept an EMA of the model's averaged parts")
     trust_arg(smp)
     plugin_arg(smp)
@@ -194,6 +194,13 @@ def build_parser() -> argparse.ArgumentParser:
 
     eval_cli.register(sub, plugin_arg, trust_arg)
     return parser
+
+
+def _shortened(path: str, keep: int = 160) -> str:
+    """A path to print: one of 100 000 characters (the very error "name too long") as its two ends and its length."""
+    if len(path) <= keep:
+        return path
+    return f"{path[:keep // 2]}...{path[-keep // 2:]} ({len(path)} characters)"
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -215,11 +222,12 @@ def main(argv: list[str] | None = None) -> int:
         # exit) go nowhere instead of raising again.
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 0
-    except OSError as exc:
+    except OSError as caught:
         # The machine, not the code: a full disk, a read-only folder, a file where a folder belongs.
+        exc = original_os_error(caught)
         if debug or exc.errno not in OS_HINTS:
             raise
-        where = " -> ".join(printable(str(f)) for f in (exc.filename, exc.filename2) if f)
+        where = " -> ".join(_shortened(printable(str(f))) for f in (exc.filename, exc.filename2) if f)
         err_console.print(f"[red]error:[/] {escape(f'{exc.strerror}: {where}. {OS_HINTS[exc.errno]}')}",
                           highlight=False)
         return EXIT_USAGE

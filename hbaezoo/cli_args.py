@@ -50,6 +50,19 @@ def positive_int(value: str) -> int:
     return n
 
 
+def seed_int(value: str) -> int:
+    """argparse type: a seed, a whole number from 0 to MAX_SEED."""
+    try:
+        n = int(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number, got {value!r}") from None
+    from hbaezoo.seeds import MAX_SEED
+
+    if not 0 <= n <= MAX_SEED:
+        raise argparse.ArgumentTypeError(f"a seed is a whole number from 0 to {MAX_SEED} (2**32 - 1), got {value}")
+    return n
+
+
 def registered(kind: str, what: str, *, dashes: bool = False):
     """argparse type: a registered name of `kind`, checked only when given (the check imports the
     parts). dashes: the names are shown with '-' for '_', and either is accepted."""

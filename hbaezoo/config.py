@@ -6,6 +6,7 @@ say which name was wrong, the closest registered names, and the file and line.
 
 from __future__ import annotations
 
+import io
 import re
 import tokenize
 from pathlib import Path
@@ -37,9 +38,19 @@ def _parameters_of(selector: str) -> list[str]:
     return list(parameters(configurable.wrapped))
 
 
-def explain(exc: BaseException, where: str = "") -> ConfigError:
-    """Turn a gin parse/binding error into a ConfigError with 'did you mean' hints."""
-    text = str(exc)
+def explain(exc: BaseException, where: str = "", text: str | None = None) -> ConfigError:
+    """Turn a gin parse/binding error into a ConfigError with 'did you mean' hints (`text`: what was parsed)."""
+    where_ = f" ({where})" if where else ""
+    if isinstance(exc, RecursionError):
+        return ConfigError(f"the recipe nests brackets or values too deeply for gin to read{where_}. A recipe's values "
+                           f"are a few levels deep at most: look for a long run of brackets.")
+    if isinstance(exc, tokenize.TokenError):
+        # Python's tokenizer: ('EOF in multi-line statement', (line, column)), reported at the end of the text.
+        opened = _unclosed_bracket(text) if text is not None else None
+        what = "a bracket" if "statement" in str(exc.args[0]) else "a triple-quoted string"
+        at = f" opened on line {opened}" if opened else ""
+        return ConfigError(f"{what}{at} is never closed{where_}: the text ends inside it. Close it, or remove it.")
+    text = _AST_NODE.sub(lambda m: f"a bare name ({m.group(1)})", str(exc))
     head, _, location = text.partition("\n")
     location = location.strip()
     if isinstance(exc, SyntaxError) and exc.filename:
@@ -55,6 +66,8 @@ def explain(exc: BaseException, where: str = "") -> ConfigError:
     elif m := re.search(r"Configurable '([\w.]+)' doesn't have a parameter named '(\w+)'", head):
         params = _parameters_of(m.group(1))
         hint = suggest(m.group(2), params) + (f" Its parameters: {', '.join(params)}." if params else "")
+    elif "malformed node or string" in head:
+        head = "a value gin cannot read: quote a string ('text'), write a part as @kind.name"
     elif isinstance(exc, SyntaxError):
         hint = (
             " Each line of a gin file is `configurable.parameter = value` "
@@ -67,8 +80,26 @@ def explain(exc: BaseException, where: str = "") -> ConfigError:
     return ConfigError(message)
 
 
-# What gin's parser raises on malformed text (tokenize errors escape on unclosed brackets).
-PARSE_ERRORS = (ValueError, SyntaxError, TypeError, KeyError, IndexError, AttributeError, tokenize.TokenError)
+# What gin's parser raises on malformed text (tokenize errors escape on unclosed brackets; Python's
+# parser recurses once per bracket, so a deep enough run of them exhausts the stack).
+PARSE_ERRORS = (ValueError, SyntaxError, TypeError, KeyError, IndexError, AttributeError, tokenize.TokenError,
+                RecursionError)
+# ast.literal_eval names the node it refused by its repr: "<ast.Name object at 0x7f...>".
+_AST_NODE = re.compile(r"<ast\.(\w+) object at 0x[0-9a-fA-F]+>")
+
+
+def _unclosed_bracket(text: str) -> int | None:
+    """The line of the innermost bracket still open where the text ends (comments and strings skipped)."""
+    stack = []
+    try:
+        for token in tokenize.generate_tokens(io.StringIO(text).readline):
+            if token.type == tokenize.OP and token.string in "([{":
+                stack.append(token.start[0])
+            elif token.type == tokenize.OP and token.string in ")]}" and stack:
+                stack.pop()
+    except (tokenize.TokenError, SyntaxError):
+        pass
+    return stack[-1] if stack else None
 
 
 def read_recipe(path: str | Path) -> str:
@@ -85,7 +116,14 @@ def read_recipe(path: str | Path) -> str:
             f"config file {path} does not exist. Recipes ship in the gin/ folder of the "
             f"repository, e.g. `hbaezoo run gin/hbae_shapes.gin`."
         )
+    from hbaezoo.rundir.lock import MAX_RUN_FILE
+
     try:
+        size = path.stat().st_size
+        if size > MAX_RUN_FILE:  # a run records it whole in config.gin, which is read back up to this size
+            raise ConfigError(f"config file {path} is {size / 2**20:.0f} MiB; a recipe is text of a few KiB, and a run "
+                              f"records it in config.gin, which hbaezoo reads back up to {MAX_RUN_FILE >> 20} MiB. "
+                              f"Keep data (long lists of values) in files a part reads, not in the recipe.")
         data = path.read_bytes()
     except OSError as exc:
         raise ConfigError(f"config file {path} cannot be read: {exc.strerror or exc}.") from exc
@@ -93,9 +131,11 @@ def read_recipe(path: str | Path) -> str:
 
 
 def decode_recipe(data: bytes, path: str | Path) -> str:
-    """A recipe's bytes as text; ConfigError naming the line and column of a byte that is not UTF-8."""
+    """A recipe's bytes as text; ConfigError naming the line and column of a byte that is not UTF-8.
+
+    A byte-order mark at the start (some Windows editors write one) is dropped: gin reads it as a token."""
     try:
-        return data.decode("utf-8")
+        return data.decode("utf-8").removeprefix("\ufeff")
     except UnicodeDecodeError as exc:
         line = data[: exc.start].count(b"\n") + 1
         column = exc.start - (data.rfind(b"\n", 0, exc.start) + 1) + 1
@@ -140,7 +180,7 @@ def parse(config_files: list[str | Path] = (), bindings: list[str] = ()) -> list
         try:
             gin.parse_config(binding)
         except PARSE_ERRORS as exc:
-            raise explain(exc, f"binding -b {binding!r}") from exc
+            raise explain(exc, f"binding -b {binding!r}", binding) from exc
     _parsed = config_text(config_files, list(bindings), texts)
     return texts
 
@@ -184,6 +224,8 @@ def _within(scope: str, outer: str) -> bool:
     return not outer or scope == outer or scope.startswith(f"{outer}/")
 
 
+# gin/'s recipes include two levels deep; a longer chain is a mistake (and deep enough, a stack overflow).
+MAX_INCLUDE_DEPTH = 32
 INCLUDE = re.compile(r"""^include[ \t]+['"](?P<path>[^'"]+)['"][ \t]*(#[^\r\n]*)?\r?$""", re.MULTILINE)
 # gin's import statements: a parse of one piece needs the ones its file made above it.
 IMPORT = re.compile(r"^(?:import|from)[ \t]+\S")
@@ -197,6 +239,10 @@ def recipe_pieces(path: str | Path, _within: tuple[Path, ...] = ()) -> list[tupl
     own line numbers. An included path is read next to the including file, else from the
     working directory."""
     path = Path(path)
+    if len(_within) >= MAX_INCLUDE_DEPTH:
+        raise ConfigError(f"config file {_within[0]} includes files more than {MAX_INCLUDE_DEPTH} deep ({_within[0].name}"
+                          f" -> {_within[1].name} -> ... -> {path.name}). Include the shared files from the recipe "
+                          f"itself, a level or two deep as gin/ does.")
     if path.resolve() in _within:
         raise ConfigError(f"config file {_within[0]} includes itself, directly or through the files it includes "
                           f"({' -> '.join(p.name for p in (*_within, path))}); remove the `include` line that "
@@ -241,13 +287,10 @@ def _parse_file(path: str | Path, text: str | None = None) -> None:
         else:
             # The checked text itself: re-reading the file could see different bytes.
             gin.parse_config(text)
-    except RecursionError:
-        raise ConfigError(f"config file {path} includes itself, directly or through the files it includes; "
-                          f"remove the `include` line that closes the cycle.") from None
     except UnicodeDecodeError as exc:
         raise ConfigError(f"a file included by {path} is not UTF-8 text ({exc}); save it as UTF-8.") from None
-    except PARSE_ERRORS as exc:
-        raise explain(exc, str(path)) from exc
+    except PARSE_ERRORS as exc:  # includes are inlined by recipe_pieces: a RecursionError here is deep nesting
+        raise explain(exc, str(path), text) from exc
 
 
 class _Literal(gin.config_parser.ParserDelegate):

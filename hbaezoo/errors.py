@@ -56,3 +56,18 @@ class DependencyError(HbaezooError, ImportError):
 
 class WeightsUnavailable(HbaezooError):
     """Pretrained weights a part needs are not on disk (hbaezoo never downloads them)."""
+
+
+def original_os_error(exc: OSError) -> OSError:
+    """The OSError gin re-raised as a proxy (its message augmented, its errno and filename lost), else `exc`.
+
+    gin's proxy class keeps the original in the closure of its `__getattr__`; without it a full disk or a
+    name too long met while a dataset or cache is built would lose the message that names the path.
+    """
+    if exc.errno is not None:
+        return exc
+    for cell in getattr(getattr(type(exc), "__getattr__", None), "__closure__", None) or ():
+        inner = cell.cell_contents
+        if isinstance(inner, OSError) and inner is not exc:
+            return original_os_error(inner)
+    return exc

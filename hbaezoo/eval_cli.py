@@ -5,7 +5,7 @@ from __future__ import annotations
 import contextlib
 
 from hbaezoo.cli_args import positive_int as _positive
-from hbaezoo.cli_args import registered
+from hbaezoo.cli_args import registered, seed_int
 
 
 def cmd_eval(args) -> int:
@@ -53,7 +53,7 @@ def register(sub, plugin_arg, trust_arg) -> None:
     ev.add_argument("--n", type=_positive, default=1000,
                     help="test images / samples for FID and MSE, and the probes' test-set cap (default 1000)")
     ev.add_argument("--device", default="auto")
-    ev.add_argument("--seed", type=int, default=0)
+    ev.add_argument("--seed", type=seed_int, default=0)
     ev.add_argument("--extractor", default="auto", metavar="NAME",
                     type=lambda v: v if v == "auto" else registered("extractors", "feature extractor")(v),
                     help="feature extractor for FID and feature MSE (default auto: clean-fid's "

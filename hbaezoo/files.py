@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import contextlib
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 
@@ -42,3 +42,27 @@ def write_text_atomic(path: str | Path, text: str) -> Path:
         tmp.write_text(text)
     return Path(path)
 
+
+
+def write_cache(path: str | Path, write: Callable[[Path], None], what: str) -> bool:
+    """`write(tmp)` then move it to `path`, as `atomic_path`; True if the cache file was written.
+
+    A cache only saves time: one that cannot be written (read-only disk, full disk, no permission;
+    safetensors reports those as SafetensorError) is a warning naming the folder and the reason, and
+    the work goes on with what was computed.
+    """
+    from safetensors import SafetensorError
+
+    path = Path(path)
+    try:
+        with atomic_path(path) as tmp:
+            write(tmp)
+        return True
+    except (OSError, SafetensorError) as exc:
+        from rich.markup import escape
+
+        from hbaezoo.console import err_console
+
+        reason = getattr(exc, "strerror", None) or str(exc)
+        err_console.print(f"[yellow]warning:[/] {escape(f'{what} could not be cached in {path.parent} ({reason}); it is computed again next time. Set XDG_CACHE_HOME to a writable folder with free space to keep it.')}", highlight=False)
+        return False

@@ -37,6 +37,17 @@ def check_batch(batch_size: int, set_size: int | None, image_shape: tuple[int, .
         )
 
 
+def check_image_shape(image_shape: tuple[int, ...], where: str) -> None:
+    """One image of the model's size must fit 64 times in RAM: the networks that make or read it hold
+    tens of feature maps at full resolution (a data.json edited to 16384 x 16384 is refused here)."""
+    size = math.prod(image_shape) * 4
+    if 64 * size > physical_memory():
+        raise ConfigError(
+            f"{where}: images of shape {tuple(image_shape)} are {size / GiB:.2f} GiB each as floats; running a model "
+            f"on them needs tens of times that, more than this machine's {physical_memory() / GiB:.0f} GiB of RAM. "
+            f"If the run really was trained at this size, load it on a machine with more memory.")
+
+
 def check_model_size(build: Callable[[], torch.nn.Module], what: str = "model") -> None:
     """Build the model on the meta device (no memory used) and refuse it when its weights, gradients
     and Adam moments would not fit in RAM; names the largest parts."""

@@ -18,6 +18,13 @@ def _first_existing(path: Path) -> Path:
     return path
 
 
+def _read_only(path: Path) -> bool:
+    try:
+        return bool(os.statvfs(path).f_flag & os.ST_RDONLY)
+    except OSError:
+        return False
+
+
 def check_writable_dir(path: str | Path, what: str) -> Path:
     """`path` is, or can be created as, a writable folder; ConfigError naming it otherwise. Creates nothing."""
     path = Path(path)
@@ -27,8 +34,8 @@ def check_writable_dir(path: str | Path, what: str) -> Path:
     if not existing.is_dir():
         raise ConfigError(f"{what} {path} cannot be created: {existing} is a file, not a folder. Give another path.")
     if not os.access(existing, os.W_OK | os.X_OK):
-        raise ConfigError(f"{what} {path} cannot be written: {existing} is not writable by this user. "
-                          f"Give a folder you can write to.")
+        why = "is on a read-only file system" if _read_only(existing) else "is not writable by this user"
+        raise ConfigError(f"{what} {path} cannot be written: {existing} {why}. Give a folder you can write to.")
     return path
 
 
@@ -53,3 +60,14 @@ def probe_writable(folder: Path, what: str) -> None:
                           f"writable disk with free space.") from exc
     finally:
         probe.unlink(missing_ok=True)
+
+
+def check_default_output(path: Path, what: str) -> Path:
+    """`what` at `path`, where hbaezoo writes it inside a run directory when --out is not given: checked as
+    `check_output_file`, then with a test write (a run received on a read-only disk); the error says --out."""
+    try:
+        check_output_file(path, what)
+        probe_writable(_first_existing(path.parent.absolute()), f"the folder of {what}")
+    except ConfigError as exc:
+        raise ConfigError(f"{exc} Or pass --out FILE to write {what} elsewhere.") from None
+    return path

@@ -66,6 +66,9 @@ def load_plugins(modules: tuple[str, ...] | list[str] = (), *, warn=None) -> Plu
                 f"name (e.g. my_parts for ./my_parts.py run from its folder, or a package "
                 f"on PYTHONPATH)."
             ) from exc
+        except SystemExit as exc:  # sys.exit() at import: the module's message alone would not say whose it is
+            raise HbaezooError(f"--plugin {module}: importing it called sys.exit({exc.code!r}); hbaezoo stopped there. "
+                               f"Fix the module, or leave out --plugin {module}.") from None
         REPORT.loaded[module] = getattr(importlib.import_module(module), "__version__", "local")
     return REPORT
 
@@ -77,6 +80,10 @@ def _load_entry_point(ep, warn) -> None:
     try:
         with registering_as(f"plugin {dist}"):
             ep.load()
+    except SystemExit as exc:  # uncaught, every command would end with only the plugin's own text
+        REPORT.failed[ep.name] = f"sys.exit({exc.code!r})"
+        warn(f"plugin '{ep.name}' ({ep.value}, from {dist}) called sys.exit({exc.code!r}) while it was imported and "
+             f"was skipped. Fix or uninstall it, or set {DISABLE_ENV}=1 to skip all plugins.")
     except Exception as exc:  # a broken plugin must not take the others down
         REPORT.failed[ep.name] = f"{type(exc).__name__}: {exc}"
         warn(

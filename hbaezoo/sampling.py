@@ -18,6 +18,7 @@ from hbaezoo.paths import check_output_file
 from hbaezoo.registry import SAMPLERS
 from hbaezoo.rundir.loading import load
 from hbaezoo.scopes import seeded
+from hbaezoo.seeds import check_seed
 
 MAX_GRID = 1024  # rows or columns of one PNG; more is a typo, and would not fit in memory
 
@@ -144,6 +145,16 @@ def held_out_inputs(dataset_factory, data: dict, n: int, sets: bool, seed: int) 
     return next(batches(dataset, plan, start=0, stop=1))["x"]
 
 
+def check_image_suffix(out: Path) -> None:
+    """PIL picks the image format by the suffix: a path without a known one is refused before any work."""
+    from PIL import Image
+
+    Image.init()
+    if out.suffix.lower() not in Image.registered_extensions():
+        raise ConfigError(f"--out {out}: {out.suffix or 'no suffix'} is not an image format; end the path in .png "
+                          f"(or .jpg, .webp), e.g. {out.with_suffix('.png')}.")
+
+
 def sample_to_file(run_dir, mode: str, out, *, n: int = 8, steps: int = 6, device: str = "auto",
                    seed: int = 0, plugins=(), use_ema: bool = True, trust_config: bool = False,
                    given: int | None = None) -> Path:
@@ -152,6 +163,8 @@ def sample_to_file(run_dir, mode: str, out, *, n: int = 8, steps: int = 6, devic
     `given`: how many views of each set the `set_complete` mode shows the model.
     """
     out = check_output_file(out, "--out")
+    check_image_suffix(out)
+    check_seed(seed, "--seed")
     if n > MAX_GRID or steps > MAX_GRID:
         raise ConfigError(f"--n {n} / --steps {steps}: a grid holds at most {MAX_GRID} rows or columns; "
                           f"ask for fewer (e.g. --n 8) and run again for more.")

@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from hbaezoo.files import write_text_atomic
+from hbaezoo.files import write_cache
 
 CHECK_VERSION = 2  # bump when the checks change, to invalidate cached verdicts
 # Larger images are skipped like unreadable ones: one would be decoded in full at every draw
@@ -95,7 +95,7 @@ def check_files(name: str, root: Path, rel: np.ndarray, *, verify: bool) -> dict
             verdicts.extend(block)
             advance(len(block))
     bad = {i: why for i, why in enumerate(verdicts) if why is not None}
-    write_text_atomic(cache, json.dumps(bad))
+    write_cache(cache, lambda tmp: tmp.write_text(json.dumps(bad)), f"the checks of the {name} images")
     return bad
 
 

@@ -16,7 +16,7 @@ from safetensors.torch import load_file, save_file
 from hbaezoo.data.base import TensorImageDataset, cache_dir
 from hbaezoo.data.shapes_render import CATEGORIES, render_objects
 from hbaezoo.errors import DataError
-from hbaezoo.files import atomic_path
+from hbaezoo.files import write_cache
 from hbaezoo.registry import DATASETS
 
 RENDER_VERSION = 1  # bump when the renderer's output changes, to invalidate caches
@@ -33,8 +33,8 @@ def rendered(objects_per_category: int, views: int, resolution: int, seed: int) 
         except Exception:  # a truncated cache file is re-rendered, not trusted
             path.unlink(missing_ok=True)
     images, labels = _render_with_progress(objects_per_category, views, resolution, seed)
-    with atomic_path(path) as tmp:
-        save_file({"images": images.contiguous(), "labels": labels.contiguous()}, tmp)
+    write_cache(path, lambda tmp: save_file({"images": images.contiguous(), "labels": labels.contiguous()}, tmp),
+                "the rendered shapes")
     return images, labels
 
 

@@ -40,7 +40,7 @@ from hbaezoo.data.base import to_float
 from hbaezoo.errors import ConfigError
 from hbaezoo.eval.context import EvalContext
 from hbaezoo.eval.features import progress_bar
-from hbaezoo.files import atomic_path, write_text_atomic
+from hbaezoo.files import write_cache
 from hbaezoo.scopes import seeded
 
 #: Bump when training or the network changes for the same settings: invalidates cached classifiers.
@@ -283,12 +283,10 @@ def _load(path: Path, image_shape, num_classes: int, settings: ClassifierSetting
 
 
 def _save(path: Path, net: SemanticClassifier, note: dict) -> None:
-    try:
-        with atomic_path(path) as tmp:
-            save_file({k: v.detach().cpu().contiguous() for k, v in net.state_dict().items()}, tmp)
-        write_text_atomic(path.with_suffix(".json"), json.dumps(note, indent=2, default=str))
-    except OSError:
-        pass  # a read-only cache only costs time
+    state = {k: v.detach().cpu().contiguous() for k, v in net.state_dict().items()}
+    if write_cache(path, lambda tmp: save_file(state, tmp), "the semantic classifier"):
+        write_cache(path.with_suffix(".json"), lambda tmp: tmp.write_text(json.dumps(note, indent=2, default=str)),
+                    "the semantic classifier's description")
 
 
 def trained_classifier(ctx: EvalContext, settings: ClassifierSettings | None = None) -> SemanticClassifier:

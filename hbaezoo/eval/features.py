@@ -22,7 +22,7 @@ import torch
 
 from hbaezoo.data.base import to_float
 from hbaezoo.eval.extractors import FeatureExtractor
-from hbaezoo.files import atomic_path, write_text_atomic
+from hbaezoo.files import write_cache
 
 
 def progress_bar(enabled: bool):
@@ -86,11 +86,8 @@ def cached_features(extractor: FeatureExtractor, images: torch.Tensor, *, cache_
         except (OSError, ValueError):
             pass  # a damaged cache file is recomputed
     feats = extract_features(extractor, images, **kwargs)
-    try:
-        with atomic_path(path) as tmp:
-            np.save(tmp, feats)
-        write_text_atomic(path.with_suffix(".json"), json.dumps(
-            {"extractor": extractor.describe(), "images": list(images.shape), **(note or {})}, indent=2))
-    except OSError:
-        pass  # a read-only cache only costs time
+    if write_cache(path, lambda tmp: np.save(tmp, feats), f"{extractor.identity()} features"):
+        write_cache(path.with_suffix(".json"), lambda tmp: tmp.write_text(json.dumps(
+            {"extractor": extractor.describe(), "images": list(images.shape), **(note or {})}, indent=2)),
+            "the features' description")
     return feats, False

@@ -19,7 +19,7 @@ from collections import defaultdict
 from pathlib import Path
 
 from hbaezoo.errors import CheckpointError
-from hbaezoo.paths import check_output_file
+from hbaezoo.paths import check_default_output, check_output_file
 from hbaezoo.rundir.layout import RunDir
 
 
@@ -36,12 +36,25 @@ def _img(png: bytes, alt: str) -> str:
     return f'<img alt="{html.escape(alt)}" src="data:image/png;base64,{base64.b64encode(png).decode()}">'
 
 
-def loss_curves(rows: list[dict]) -> bytes | None:
-    """A PNG of every logged scalar against step, one panel per prefix ('critic/loss' -> critic)."""
+# matplotlib's axis limits overflow to inf near the largest float (a hand-edited 1.7e308); no loss gets there.
+PLOTTABLE = 1e300
+
+
+def _plottable(value) -> bool:
+    return _number(value) and abs(value) <= PLOTTABLE
+
+
+def loss_curves(rows: list[dict]) -> tuple[bytes | None, int]:
+    """A PNG of every logged scalar against step, one panel per prefix ('critic/loss' -> critic), and how many
+    values beyond ±PLOTTABLE were left out."""
     groups: dict[str, dict[str, tuple[list, list]]] = defaultdict(lambda: defaultdict(lambda: ([], [])))
+    left_out = 0
     for row in rows:
         for key, value in row.items():
             if key in ("step", "time") or not _number(value) or key.endswith("/lr"):
+                continue
+            if not (_plottable(value) and _plottable(row["step"])):
+                left_out += 1
                 continue
             key = key.replace("$", r"\$")  # matplotlib reads $...$ in labels as mathtext
             prefix = key.split("/")[0] if "/" in key else "other"
@@ -49,7 +62,7 @@ def loss_curves(rows: list[dict]) -> bytes | None:
             xs.append(row["step"])
             ys.append(value)
     if not groups:
-        return None
+        return None, left_out
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
 
@@ -67,7 +80,7 @@ def loss_curves(rows: list[dict]) -> bytes | None:
     fig.tight_layout()
     buf = io.BytesIO()
     fig.savefig(buf, format="png")
-    return buf.getvalue()
+    return buf.getvalue(), left_out
 
 
 def _dict(value) -> dict:
@@ -112,8 +125,10 @@ def build_report(run_dir: str | Path) -> str:
     parts = [head]
     rows = rd.read_metrics()
     parts.append("<h2>Training curves</h2>")
-    png = loss_curves(rows)
+    png, left_out = loss_curves(rows)
     parts.append(_img(png, "training curves") if png else "<p>No metrics.jsonl entries yet.</p>")
+    if left_out:
+        parts.append(f"<p>{left_out} value(s) of metrics.jsonl beyond ±{PLOTTABLE:.0e} left out of the curves.</p>")
     if rows:
         parts.append(f"<p>{len(rows)} logged steps, last step {esc(rows[-1]['step'])}.</p>")
     parts.append("<h2>Latest samples</h2>")
@@ -137,7 +152,7 @@ def build_report(run_dir: str | Path) -> str:
 
 def write_report(run_dir: str | Path, out: str | Path | None = None) -> Path:
     """Write the report (default RUN_DIR/report.html) and return its path."""
-    path = check_output_file(out, "--out") if out else RunDir(run_dir).report
+    path = check_output_file(out, "--out") if out else check_default_output(RunDir(run_dir).report, "the report")
     text = build_report(run_dir)
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(text)

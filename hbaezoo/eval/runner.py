@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import math
 import os
+import re
 import time
 from datetime import datetime, timezone
 from pathlib import Path
@@ -22,7 +23,7 @@ from hbaezoo.errors import CapabilityError, CheckpointError, ConfigError, messag
 from hbaezoo.eval import extractors as ext
 from hbaezoo.eval.context import EvalContext
 from hbaezoo.files import write_text_atomic
-from hbaezoo.paths import check_output_file
+from hbaezoo.paths import check_default_output, check_output_file
 from hbaezoo.progress import clock, live, say
 from hbaezoo.registry import METRICS
 from hbaezoo.rundir.lock import read_run_file
@@ -39,6 +40,9 @@ def metric_names(spec: str | list[str] | None) -> list[str]:
     if spec is None or spec == "" or spec == []:
         return [m for m in DEFAULT_METRICS if m in METRICS]
     names = [s.strip() for s in (spec.split(",") if isinstance(spec, str) else spec) if s.strip()]
+    if not names:  # ",," would evaluate nothing and still say "wrote"
+        raise ConfigError(f"--metrics {','.join(spec) if isinstance(spec, list) else spec!r} names no metric. Give "
+                          f"names separated by commas, e.g. --metrics probe,fid_gen, or 'all' (`hbaezoo list metrics`).")
     if names == ["all"]:
         return METRICS.names()
     for name in names:
@@ -77,6 +81,25 @@ def _write(path: Path, results: dict) -> None:
 SAME_EVALUATION = ("run_dir", "checkpoint_step", "model", "seed", "n", "set_size", "bindings", "use_ema")
 
 
+def _dict(value) -> dict:
+    return value if isinstance(value, dict) else {}
+
+
+def _well_formed(entry) -> bool:
+    """A metric entry as `run_metric` writes it: ok with finite numbers, or n/a with a reason."""
+    if not isinstance(entry, dict) or not _number(entry.get("seconds", 0)):
+        return False
+    if entry.get("status") == "n/a":
+        return isinstance(entry.get("reason", ""), str)
+    values = entry.get("values")
+    return (entry.get("status") == "ok" and isinstance(values, dict)
+            and all(isinstance(k, str) and _number(v) for k, v in values.items()))
+
+
+def _number(value) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+
+
 def _carry_over(path: Path, results: dict) -> None:
     """Keep the metrics of an earlier evaluation of the same checkpoint with the same settings.
 
@@ -93,10 +116,17 @@ def _carry_over(path: Path, results: dict) -> None:
     except (CheckpointError, OSError, ValueError, AttributeError):  # unreadable, not a regular file, or not JSON
         earlier, same = None, False
     if same:
-        results["metrics"].update(earlier.get("metrics", {}))
-        results["info"].update({k: v for k, v in earlier.get("info", {}).items() if k not in results["info"]})
+        kept_metrics = {k: v for k, v in _dict(earlier.get("metrics")).items() if _well_formed(v)}
+        results["metrics"].update(kept_metrics)
+        results["info"].update({k: v for k, v in _dict(earlier.get("info")).items() if k not in results["info"]})
+        if len(kept_metrics) < len(_dict(earlier.get("metrics"))):
+            err_console.print(f"[yellow]note[/] {escape(str(path))} held metric entries that are not what hbaezoo eval "
+                              f"writes (a value that is not a number, ...); they were dropped", highlight=False)
         return
+    # The time it was written, for the kept file's name: a hostile "created" must not make a path ("/", "..").
     stamp = str((earlier or {}).get("created", "earlier")).replace(":", "").replace("+0000", "")
+    stamp = re.sub(r"[^0-9A-Za-z_.-]", "", stamp)
+    stamp = stamp.strip(".")[:40] or "earlier"
     kept = path.with_name(f"{path.stem}-{stamp}{path.suffix}")
     os.replace(path, kept)
     err_console.print(f"[yellow]note[/] {escape(str(path))} held another evaluation (other checkpoint or "
@@ -120,7 +150,7 @@ def evaluate(run_dir, *, metrics=None, n: int = 1000, device: str = "auto", seed
     chosen = ext.choose(extractor)
     started = time.perf_counter()
     run_dir = Path(run_dir)
-    path = check_output_file(out, "--out") if out else RunDir(run_dir).results
+    path = check_output_file(out, "--out") if out else check_default_output(RunDir(run_dir).results, "the results")
     loaded = load(run_dir, device=device, use_ema=use_ema, plugins=plugins, trust_config=trust_config)
     model, data, dataset_factory, step = loaded.model, loaded.data, loaded.dataset_factory, loaded.step
     for binding in bindings:  # metric parameters, e.g. -b "metrics.probe.seeds = 5"

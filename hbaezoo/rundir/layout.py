@@ -156,7 +156,8 @@ class RunDir:
         from hbaezoo import config as gin_config
 
         given = self.config
-        if given.is_file() and not gin_config.same_bindings(given.read_text(errors="replace"), text):
+        # Read as every run-directory file is: a link (to /dev/zero, or outside) or an oversized file is refused.
+        if (given.exists() or given.is_symlink()) and not gin_config.same_bindings(self.read_text(given), text):
             raise ConfigError(
                 f"{self.path} holds a run made with a different config (compare {given} with your recipe "
                 f"and bindings). Use another --run-dir, or the same recipe and bindings to resume."

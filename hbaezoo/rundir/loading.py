@@ -18,6 +18,7 @@ from hbaezoo import assembly
 from hbaezoo import config as gin_config
 from hbaezoo.devices import resolve_device
 from hbaezoo.errors import ConfigError
+from hbaezoo.limits import check_image_shape
 from hbaezoo.plugins import load_plugins, load_recorded, trusted_modules
 from hbaezoo.rundir.layout import RunDir
 
@@ -58,6 +59,7 @@ def load(run_dir: str | Path, *, device: str = "auto", use_ema: bool = True, plu
     rd = RunDir(run_dir)
     rd.require()
     data = rd.read_data()
+    check_image_shape(data["image_shape"], f"{rd.data} (image_shape)")
     text = parse_config(rd, data, plugins=plugins, trust_config=trust_config)
     model_factory, dataset_factory = assembly.factories("model from the run's config.gin")
     model = assembly.build_model(data, factory=model_factory)

@@ -63,7 +63,11 @@ class RunDirLock:
         self.release()
 
 
-def read_run_file(path: Path, limit: int = 64 << 20) -> bytes:
+#: The largest file hbaezoo reads from a run directory (config.gin, data.json, metrics.jsonl, ...).
+MAX_RUN_FILE = 64 << 20
+
+
+def read_run_file(path: Path, limit: int = MAX_RUN_FILE) -> bytes:
     """The bytes of a file in a run directory that may come from someone else: a regular file (not
     a link to /dev/zero or outside the run), at most `limit` bytes; CheckpointError otherwise."""
     try:

@@ -34,6 +34,7 @@ from hbaezoo.models.base import Model
 from hbaezoo.registry import OPTIMIZERS, SCHEDULES
 from hbaezoo.rundir.layout import RunDir
 from hbaezoo.scopes import seeded
+from hbaezoo.seeds import check_seed
 from hbaezoo.training import backends, distributed
 from hbaezoo.rundir.checkpoints import model_kind, nonfinite_tensors
 from hbaezoo.training.logging import MetricsLog, TrainProgress
@@ -114,6 +115,7 @@ class Trainer:
                                  ("estimate_images", estimate_images, 1)):
             if type(value) is not int or value < low:
                 raise ConfigError(f"Trainer.{name} must be an integer >= {low}, got {value!r}.")
+        check_seed(seed, "Trainer.seed")
         if ema_decay is not None and not (isinstance(ema_decay, (int, float)) and 0 <= ema_decay < 1):
             raise ConfigError(f"Trainer.ema_decay must be None or a number in [0, 1), got {ema_decay!r}.")
         if amp not in (None, "bf16", "fp16"):

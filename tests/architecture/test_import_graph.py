@@ -20,7 +20,7 @@ LAYERS = {
     "models and data": ("hbaezoo.models", "hbaezoo.data", "hbaezoo.components", "hbaezoo.nn", "hbaezoo.images"),
     "parts and helpers": ("hbaezoo.registry", "hbaezoo.errors", "hbaezoo.console", "hbaezoo.scopes",
                           "hbaezoo.signatures", "hbaezoo.limits", "hbaezoo.progress", "hbaezoo.gin_import",
-                          "hbaezoo.devices", "hbaezoo.files", "hbaezoo.paths", "hbaezoo.about"),
+                          "hbaezoo.devices", "hbaezoo.files", "hbaezoo.paths", "hbaezoo.about", "hbaezoo.seeds"),
 }
 RANK = {name: i for i, name in enumerate(LAYERS)}
 # Not arrows here: the registry imports a kind's core module, and parsing a recipe the modules whose settings it

@@ -16,6 +16,7 @@ import json
 import os
 import shutil
 import signal
+import subprocess
 import sys
 import uuid
 from dataclasses import dataclass, field
@@ -39,6 +40,10 @@ TIMEOUT_S = int(os.environ.get("HBAEZOO_BATTERY_TIMEOUT", "120"))
 
 class Hang(BaseException):
     """Raised by SIGALRM; a BaseException, so that no `except Exception` in the code under test swallows it."""
+
+
+class NotRun(Exception):
+    """A case whose setup this machine cannot make (e.g. no mount namespace): counted as "not run", never as passed."""
 
 
 @dataclass
@@ -189,12 +194,63 @@ def error(cli: Cli, *words: str):
     return ("error", cli, words)
 
 
+def in_read_only(ctx: Ctx, run: Path, *commands: list) -> list[Cli]:
+    """Each `hbaezoo` command run with `run` bind-mounted read-only, as a run received on a read-only disk, in a
+    private mount namespace (`unshare -m`: the mount ends with the process). NotRun where no mount is allowed."""
+    script = ctx.root / "read_only_commands.py"
+    script.write_text(
+        "import contextlib, io, json, sys\n"
+        "from hbaezoo.cli import main\n"
+        "out = []\n"
+        "for args in json.loads(sys.argv[1]):\n"
+        "    buf = io.StringIO()\n"
+        "    with contextlib.redirect_stdout(buf), contextlib.redirect_stderr(buf):\n"
+        "        try:\n"
+        "            code = main(args)\n"
+        "        except SystemExit as exc:\n"
+        "            code = exc.code\n"
+        "        except BaseException as exc:\n"
+        "            code = None\n"
+        "            print(f'Traceback: {type(exc).__name__}: {exc}')\n"
+        "    out.append([code, buf.getvalue()])\n"
+        "print('RESULTS' + json.dumps(out))\n")
+    mount = 'mount --bind "$0" "$0" && mount -o remount,bind,ro "$0" && exec "$@"'
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(code_root()), os.environ.get("PYTHONPATH", "")]),
+           "COLUMNS": "10000"}
+    try:
+        result = subprocess.run(["unshare", "-m", "--propagation", "private", "sh", "-c", mount, str(run),
+                                 sys.executable, str(script), json.dumps([[str(a) for a in c] for c in commands])],
+                                capture_output=True, text=True, env=env, timeout=TIMEOUT_S)
+    except FileNotFoundError as exc:
+        raise NotRun(f"no `unshare` here ({exc})") from None
+    if "RESULTS" not in result.stdout:
+        if "Traceback" in result.stderr:
+            return [Cli(None, result.stdout + result.stderr)]
+        raise NotRun(f"no read-only bind mount here: {' '.join(result.stderr.split())[-300:]}")
+    return [Cli(code, out) for code, out in json.loads(result.stdout.split("RESULTS", 1)[1])]
+
+
+def code_root() -> Path:
+    """The folder holding the hbaezoo package under test (benchmarks/battery.py may measure another checkout)."""
+    import hbaezoo
+
+    return Path(hbaezoo.__file__).resolve().parents[1]
+
+
+def joined(clis: list[Cli]) -> Cli:
+    """Several commands as one outcome: the first non-zero exit (0 if none), every output."""
+    codes = [c.code for c in clis]
+    return Cli(next((c for c in codes if c != 0), 0), "\n".join(c.out for c in clis),
+               next((c.crashed for c in clis if c.crashed is not None), None))
+
+
 def sample(ctx, run, *extra):
     return ctx.cli("sample", run, "--mode", "uncond", "--n", 2, "--out", ctx.root / "grid.png", "--device", "cpu", *extra)
 
 
 # -- running one case -----------------------------------------------------------------------------------
-OUTCOMES = ("clear error", "correct", "traceback", "hang", "data loss", "code executed", "unclear", "wrong")
+OUTCOMES = ("clear error", "correct", "traceback", "hang", "data loss", "code executed", "unclear", "wrong",
+            "not run")
 
 
 def _alarm(signum, frame):
@@ -211,6 +267,8 @@ def run_case(fn, root: Path) -> tuple[str, str]:
         verdict = fn(ctx)
     except Hang as exc:
         return "hang", str(exc)
+    except NotRun as exc:
+        return "not run", str(exc)
     finally:
         signal.alarm(0)
         signal.signal(signal.SIGALRM, previous)
