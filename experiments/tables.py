@@ -2,11 +2,12 @@
 
 docs/results.md from what experiments/ablation.py wrote (results/<table>/*.json);
 docs/performance.md from what the benchmarks wrote with --out (results/benchmarks/**/*.json,
-experiments/performance_tables.py).
+experiments/performance_tables.py); docs/reliability.md from the battery's records (results/battery/*.json,
+experiments/battery_tables.py).
 Every table lives between `<!-- table:NAME -->` and `<!-- /table:NAME -->` in its doc and is
 rebuilt from those records; nothing in those tables is typed by hand.
 
-    python experiments/tables.py            # rewrite both docs in place
+    python experiments/tables.py            # rewrite the three docs in place
     python experiments/tables.py --check    # exit 1 if a doc is not what the records give
 """
 
@@ -20,6 +21,7 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "experiments"))
+import battery_tables  # noqa: E402
 import performance_tables  # noqa: E402
 from ablation import LABEL_FRACTIONS, LABELLED, PAPER, SCREEN  # noqa: E402  (the bindings a row is read against)
 
@@ -487,6 +489,7 @@ DOCS = {
         "generation": lambda: generation_table("generation"), "targets": targets,
         "semi16": semi_supervised, "semi16_critic": head_or_critic},
     REPO / "docs" / "performance.md": performance_tables.TABLES,
+    REPO / "docs" / "reliability.md": battery_tables.TABLES,
 }
 
 

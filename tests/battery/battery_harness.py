@@ -237,6 +237,11 @@ def code_root() -> Path:
     return Path(hbaezoo.__file__).resolve().parents[1]
 
 
+def but(cli: Cli, why: str) -> Cli:
+    """`cli` judged by `why` alone: a command that said the right words after doing the wrong thing first."""
+    return Cli(cli.code, f"{why} (and nothing else counts)", cli.crashed)
+
+
 def joined(clis: list[Cli]) -> Cli:
     """Several commands as one outcome: the first non-zero exit (0 if none), every output."""
     codes = [c.code for c in clis]

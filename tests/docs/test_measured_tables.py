@@ -1,4 +1,4 @@
-"""The tables of docs/results.md and docs/performance.md are what the recorded runs give (never typed)."""
+"""The tables of docs/results.md, docs/performance.md and docs/reliability.md are what the recorded runs give (never typed)."""
 
 import subprocess
 import sys
@@ -20,6 +20,16 @@ def test_every_performance_table_has_records(monkeypatch):
     for name, table in performance_tables.TABLES.items():
         rows = [line for line in table().splitlines() if line.startswith("| ") and "---" not in line]
         assert len(rows) > 1, f"table {name} has no record under results/"
+
+
+def test_every_battery_table_has_records(monkeypatch):
+    monkeypatch.syspath_prepend(str(REPO / "experiments"))
+    import battery_tables
+
+    for name, table in battery_tables.TABLES.items():
+        rows = [line for line in table().splitlines() if line.startswith("| ") and "---" not in line]
+        assert len(rows) > 1, f"table {name} has no record under results/battery/"
+    assert any(r["code"]["commit"] != "unknown" for _, r in battery_tables.records())
 
 
 def test_a_benchmark_record_names_its_command_without_out_and_note(tmp_path, monkeypatch):
