@@ -259,6 +259,8 @@ def default_metrics(name: str) -> str:
         return AUTOENCODER_SCREEN_METRICS
     if name.startswith("gen16/hbae_"):
         return HBAE_SCREEN_METRICS
+    if name.startswith("full/"):
+        return FULL_METRICS
     return GEN_SCREEN_METRICS if name.startswith("gen16/") else SCREEN_METRICS
 
 

@@ -157,7 +157,7 @@ def generation_table(table: str, also: tuple[dict, ...] = ()) -> str:
         div, fid = metric(r, "set_diversity"), metric(r, "fid_gen")
         last = f"step{int(ch['steps'])}" if ch else ""
         lines.append("| " + " | ".join([
-            f"**{r['name'].split('/')[-1]}**<br>{shipped_changes(r)}",
+            f"**{r['name'].split('/')[-1]}**<br>{shipped_changes(r)}" + (f"<br>_{r['note']}_" if "note" in r else ""),
             f"{fmt(gap.get('gap'))} / {fmt(gap.get('normal/gap'), 0)}" if gap else "—",
             f"{fmt(coh.get('coherent'))} ({fmt(coh.get('real/coherent'))})" if coh else "—",
             f"{fmt(coh.get('mean_top_probability'), 2)} ({fmt(coh.get('real/mean_top_probability'), 2)})" if coh else "—",

@@ -90,7 +90,11 @@ def build_model(data: dict, *, seed: int | None = None, factory=None):
     with building("model"):
         check_model_size(make)
         torch.manual_seed(check_seed(trainer_binding("seed", 0), "Trainer.seed") if seed is None else seed)
-        return make()
+        model = make()
+    # The recipe gin held when this model was built: a Trainer used directly records it as config.gin
+    # only while gin still holds it (training/records.py), never another recipe parsed since.
+    model.built_from_recipe = gin_config.parsed_recipe()
+    return model
 
 
 def parse(recipe: str | Path | list, bindings: list[str] | tuple[str, ...] = (), *,

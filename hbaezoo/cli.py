@@ -203,6 +203,18 @@ def _shortened(path: str, keep: int = 160) -> str:
     return f"{path[:keep // 2]}...{path[-keep // 2:]} ({len(path)} characters)"
 
 
+def reader_gone(stream) -> bool:
+    """True if `stream` is a pipe whose reading end has closed (poll reports an error on it)."""
+    import select
+
+    try:
+        poller = select.poll()
+        poller.register(stream.fileno(), select.POLLOUT)
+        return any(events & select.POLLERR for _, events in poller.poll(0))
+    except (AttributeError, OSError, ValueError):  # no poll on this platform, or no file behind the stream
+        return False
+
+
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     debug = "--debug" in argv
@@ -218,8 +230,10 @@ def main(argv: list[str] | None = None) -> int:
         err_console.print(f"[red]error:[/] {escape(printable(message(exc)))}", highlight=False)
         return EXIT_USAGE
     except BrokenPipeError:
-        # The reader had enough (`hbaezoo list | head`): not an error. Later writes (Python's own flush at
-        # exit) go nowhere instead of raising again.
+        # The reader of our output had enough (`hbaezoo list | head`): not an error. Any other pipe that
+        # breaks (a loader's, a subprocess's) is one. Later writes (Python's own flush at exit) go nowhere.
+        if debug or not reader_gone(sys.stdout):
+            raise
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 0
     except OSError as caught:

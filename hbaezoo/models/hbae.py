@@ -113,12 +113,19 @@ class HBAE(ObservedLabels, Encodes, ConditionalAdversarial):
         self.adversarial_weight = adversarial_weight
         for name, value in (("code_consistency", code_consistency), ("mode_seeking", mode_seeking),
                             ("adversarial_weight", adversarial_weight)):
-            if value < 0:
-                raise ConfigError(f"{type(self).__name__}.{name} is a weight and must be >= 0, got {value!r}.")
+            if not value >= 0 or value == float("inf"):  # also refuses NaN
+                raise ConfigError(f"{type(self).__name__}.{name} is a weight and must be a finite number >= 0, "
+                                  f"got {value!r}.")
         self.regulariser_match = regulariser_match
         if matching not in MATCHINGS:
             raise ConfigError(f"{type(self).__name__}.matching must be one of {MATCHINGS}, got {matching!r}.")
         self.matching = matching
+        if adversarial_weight == 0 and not self.has_generator_terms:
+            raise ConfigError(
+                f"{type(self).__name__}.adversarial_weight = 0 leaves the generator no loss at all (R does not train "
+                f"it: regulariser_trains = {tuple(self.regulariser_trains)}); add 'generator' to regulariser_trains "
+                f"or give the critic a weight > 0."
+            )
         unknown = sorted(set(self.regulariser_trains) - set(REGULARISED_PARTS))
         if unknown:
             raise ConfigError(
@@ -153,7 +160,8 @@ class HBAE(ObservedLabels, Encodes, ConditionalAdversarial):
 
         critic_objective  = critic loss of D(x|z) vs D(G(z'|z)|z) + β·D(q(z) ‖ p(z)) + s_E·R(x, z)
                             (+ γ·cross-entropy of the classifier on the labelled codes, semi-supervised)
-        generator_objective = generator loss of D(G(z'|z)|z) + s_G·R(x, z) + c·‖E(G(z'|z)) − z‖² + w·sameness(z)
+        generator_objective = a·generator loss of D(G(z'|z)|z) + s_G·R(x, z) + c·‖E(G(z'|z)) − z‖² + w·sameness(z)
+                              (a = adversarial_weight)
         (R as `reconstruction_penalty` reads it: G(0|z), noisy or matched draws)
         """
         out = dict(super().measures(batch))

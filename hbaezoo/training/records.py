@@ -32,9 +32,10 @@ def data_record(trainer: Any) -> dict:
 
 
 def recipe_of(model: Any) -> str | None:
-    """The recipe gin holds now, if its `run.model` is `model`'s class (so it rebuilds this model); else None."""
+    """The recipe gin holds now, if `model` was built from it (`assembly.build_model`) and its `run.model`
+    is `model`'s class (so it rebuilds this model); else None."""
     text = gin_config.parsed_recipe()
-    if text is None:
+    if text is None or getattr(model, "built_from_recipe", None) != text:
         return None
     try:
         reference = gin.query_parameter("run.model")

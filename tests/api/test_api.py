@@ -184,6 +184,18 @@ def test_a_trainer_given_a_model_no_recipe_built_says_why_its_run_does_not_load(
         hbaezoo.load(tmp_path / "run", device="cpu")
 
 
+def test_a_trainer_never_records_a_recipe_parsed_after_its_model_was_built(tmp_path):
+    """build(A), then parse B (e.g. load another run to compare), then train A's model: no config.gin
+    from B, which would load another model or the wrong prior and data."""
+    from hbaezoo.training.trainer import Trainer
+
+    model, dataset = hbaezoo.build(RECIPE, TINY)
+    hbaezoo.build(RECIPE, [*TINY, "Trainer.seed = 3"])  # gin now holds another recipe text
+    Trainer(model, dataset, tmp_path / "run", steps=1, batch_size=4, device="cpu", progress=False,
+            tensorboard=False, estimate_images=16).fit()
+    assert not (tmp_path / "run" / "config.gin").exists()
+
+
 def test_a_gan_says_what_it_cannot_do(tmp_path):
     run = hbaezoo.train(REPO / "gin" / "gan_shapes.gin", [*TINY, "Trainer.ema_decay = None"], run_dir=tmp_path / "gan",
                         steps=1, device="cpu")

@@ -215,6 +215,13 @@ def test_adversarial_weight_scales_the_generators_critic_term_only():
     assert float(logs[0.0]["regulariser"]) == pytest.approx(float(logs[1.0]["regulariser"]), rel=1e-5)
 
 
-def test_a_negative_adversarial_weight_is_refused():
+@pytest.mark.parametrize("weight", [-1.0, float("nan"), float("inf")])
+def test_an_adversarial_weight_that_is_no_weight_is_refused(weight):
     with pytest.raises(ConfigError, match="adversarial_weight"):
-        tiny_model(MODELS.get("hbae"), Sizes(), adversarial_weight=-1.0)
+        tiny_model(MODELS.get("hbae"), Sizes(), adversarial_weight=weight)
+
+
+def test_an_adversarial_weight_of_zero_needs_another_loss_for_the_generator():
+    with pytest.raises(ConfigError, match="no loss at all"):
+        tiny_model(MODELS.get("hbae"), Sizes(), adversarial_weight=0.0, regulariser_trains=("encoder",))
+    tiny_model(MODELS.get("hbae"), Sizes(), adversarial_weight=0.0, regulariser_trains=("encoder", "generator"))
