@@ -227,7 +227,8 @@ def main(argv: list[str] | None = None) -> int:
     except HbaezooError as exc:
         if debug:
             raise
-        err_console.print(f"[red]error:[/] {escape(printable(message(exc)))}", highlight=False)
+        # soft_wrap: no line breaks inside a path or a name the user may copy (the terminal wraps, if anything).
+        err_console.print(f"[red]error:[/] {escape(printable(message(exc)))}", highlight=False, soft_wrap=True)
         return EXIT_USAGE
     except BrokenPipeError:
         # The reader of our output had enough (`hbaezoo list | head`): not an error. Any other pipe that
