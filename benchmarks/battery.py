@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import collections
+import os
 import subprocess
 import sys
 import tempfile
@@ -61,6 +62,8 @@ def main() -> int:
     print(f"hbaezoo from {Path(hbaezoo.__file__).resolve().parents[1]} ({measured_code()})")
     counts, cases, start = collections.Counter(), [], time.perf_counter()
     with tempfile.TemporaryDirectory(prefix="hbaezoo-battery-") as tmp:
+        # The run the cases copy is trained once, in this folder: removed with it, out of other processes' way.
+        os.environ["HBAEZOO_BATTERY_CACHE"] = tmp
         for i, (family, name, fn) in enumerate(battery.CASES):
             if args.only not in name or (modules and fn.__module__ not in modules):
                 continue
