@@ -1,6 +1,6 @@
 """The hostile-input battery (issues 17 and 24), whose records make docs/reliability.md's figures.
 
-    nice -n 19 python benchmarks/battery.py [--only NAME] [--modules cases_escapes,...] [--skip NAME]
+    python benchmarks/battery.py [--only NAME] [--modules cases_escapes,...] [--skip NAME]
                                             [--code CHECKOUT] [--out results/battery/NAME.json --note "..."]
 
 Runs every case of tests/battery/ (cases_*.py) in a fresh temporary folder and counts the
@@ -8,7 +8,9 @@ outcomes: clear error, correct, traceback, hang, data loss, code executed, uncle
 run. With --out it writes a record (every case's family, module and outcome, the counts, the
 commit of the code measured); experiments/tables.py builds docs/reliability.md's tables from
 the records in results/battery/. To measure another checkout (the figures before a fix), give
-its folder with --code: the record names the commit of the hbaezoo it imported.
+its folder with --code: the record names the commit of the hbaezoo it imported. A case with no
+answer after HBAEZOO_BATTERY_TIMEOUT seconds (120) counts as a hang: on a loaded machine, run it
+at normal priority (under `nice -n 19` the cases that start an `hbaezoo` process starve past it).
 """
 
 from __future__ import annotations
