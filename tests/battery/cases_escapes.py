@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 
 from battery_harness import case, craft, error, ok, sample, step_dir
-from cases_run_dirs import poisoned
+from cases_run_dirs import poisoned, train_saving_with
 
 
 # code reached through gin's dynamic registration --------------------------------------------------------
@@ -144,19 +144,13 @@ def checkpoint_of_another_model_kind_that_fits(ctx):
 
 @case("run dir")
 def full_disk_in_safetensors_at_a_checkpoint(ctx):
-    import hbaezoo.rundir.checkpoints as ck
     from safetensors import SafetensorError
 
     run = ctx.trained()
-    real = ck.save_file
 
     def full(tensors, path):
         raise SafetensorError("Error while serializing: I/O error: No space left on device (os error 28)")
-    ck.save_file = full
-    try:
-        cli = ctx.train(run, steps=3)
-    finally:
-        ck.save_file = real
+    cli = train_saving_with(ctx, run, full)
     left = [p.name for p in (run / "checkpoints").iterdir()]
     if not step_dir(run, 2).is_dir() or any(n.startswith(".tmp") for n in left):
         ctx.lost.append(f"checkpoints after a full disk: {left}")

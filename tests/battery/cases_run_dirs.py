@@ -198,6 +198,18 @@ def run_dir_unwritable(ctx):
     return error(ctx.train("/proc/hbaezoo-battery/r"), "/proc")
 
 
+def train_saving_with(ctx, run, save_file) -> Cli:
+    """Resume `run` for 3 steps with the checkpoint writer's safetensors `save_file` replaced by `save_file`."""
+    import hbaezoo.rundir.checkpoints as ck
+
+    real = ck.save_file
+    ck.save_file = save_file
+    try:
+        return ctx.train(run, steps=3)
+    finally:
+        ck.save_file = real
+
+
 @case("run dir")
 def full_disk_at_a_checkpoint(ctx):
     import errno
@@ -210,11 +222,7 @@ def full_disk_at_a_checkpoint(ctx):
     def full(tensors, path):
         real(tensors, path)
         raise OSError(errno.ENOSPC, "No space left on device", str(path))
-    ck.save_file = full
-    try:
-        cli = ctx.train(run, steps=3)
-    finally:
-        ck.save_file = real
+    cli = train_saving_with(ctx, run, full)
     left = [p.name for p in (run / "checkpoints").iterdir()]
     if not step_dir(run, 2).is_dir():
         ctx.lost.append("previous checkpoint lost")
