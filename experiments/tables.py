@@ -284,6 +284,14 @@ def supervised_note(record: dict | None) -> str:
             f"validation check, of the steps run (means over seeds), by n — {where}.{cut_text}")
 
 
+def accuracy_cell(values: dict, key: str) -> str:
+    """A probe's accuracy at `key` (e.g. 'set/24'), ± its spread over seeds where there were several; — if absent."""
+    if key not in values:
+        return "—"
+    spread = f" ± {values[key + '_std']:.1f}" if values.get("seeds", 1) > 1 else ""
+    return f"{values[key]:.1f}{spread}"
+
+
 def semi_supervised() -> str:
     """Semi-supervised Set-HBAE (paper §3): few-shot accuracy with as many labels as each fraction holds, against
     the unsupervised Set-HBAE, the Set-VAE and the supervised baseline; then what labels do to generation."""
@@ -295,20 +303,14 @@ def semi_supervised() -> str:
         f"{100 * LABEL_FRACTIONS[f]:.0f} % labels: {LABELLED[f][0]} objects / {LABELLED[f][1]} images" for f in fractions)
     lines = [head + " |", "|---|" + "---|" * len(fractions)]
 
-    def cell(record: dict | None, metric_name: str, kind: str, n: int) -> str:
-        values = metric(record, metric_name) if record else {}
-        if f"{kind}/{n}" not in values:
-            return "—"
-        spread = f" ± {values[f'{kind}/{n}_std']:.1f}" if values.get("seeds", 1) > 1 else ""
-        return f"{values[f'{kind}/{n}']:.1f}{spread}"
-
     for kind, at in (("set", 0), ("image", 1)):
         for label, pick, metric_name in (
                 ("semi-supervised Set-HBAE, trained with those labels", lambda f: rows.get(f), "probe"),
                 ("Set-HBAE, unsupervised", lambda f: rows.get("unsupervised"), "probe"),
                 ("Set-VAE, unsupervised", lambda f: rows.get("set_vae"), "probe"),
                 ("supervised, same encoder, early stopping", lambda f: rows.get("unsupervised"), "probe_supervised")):
-            cells = [cell(pick(f), metric_name, kind, LABELLED[f][at]) for f in fractions]
+            cells = [accuracy_cell(metric(pick(f), metric_name) if pick(f) else {}, f"{kind}/{LABELLED[f][at]}")
+                     for f in fractions]
             if any(c != "—" for c in cells):
                 how = ("trained on as many labelled images" if metric_name == "probe_supervised"
                        else f"{kind} code, linear probe on as many labels")
@@ -332,6 +334,7 @@ def semi_supervised() -> str:
 
 #: Issue 25's "decide by experiment" (semi16/*): where the same 5 % of labels enter, and the runs without labels beside them.
 HEAD_OR_CRITIC = (("labels05", "head: a linear classifier on the set codes (the semi-supervised recipe)"),
+                  ("labels05_w10", "head, its cross-entropy at 10 × the recipe's weight (γ = 10)"),
                   ("critic_labels05", "critic: it reads [z, one-hot y], as a cGAN's critic reads its class"),
                   ("critic_labels05_through_g", "critic, and E trained through G's fakes"),
                   ("unsupervised", "no labels (the Set-HBAE recipe)"),
@@ -351,12 +354,9 @@ def head_or_critic() -> str:
     for name, label in found:
         r = rows[name]
         probe, fid, coh = metric(r, "probe"), metric(r, "fid_gen"), metric(r, "set_coherence")
-
-        def acc(key: str) -> str:
-            return f"{probe[key]:.1f} ± {probe[key + '_std']:.1f}" if key in probe else "—"
-
-        lines.append("| " + " | ".join([f"**{name}**: {label}", acc("set/24"), acc("set/48"), acc("image/288"),
-                                         acc("image/576"), fmt(fid.get("fid")),
+        lines.append("| " + " | ".join([f"**{name}**: {label}",
+                                         *(accuracy_cell(probe, key) for key in ("set/24", "set/48", "image/288", "image/576")),
+                                         fmt(fid.get("fid")),
                                          f"{fmt(coh.get('coherent'))} ({fmt(coh.get('real/coherent'))})" if coh else "—",
                                          f"{fmt(coh.get('majority_classes'), 0)} of {fmt(coh.get('real/majority_classes'), 0)}"
                                          if coh else "—", margin(r)])

@@ -240,9 +240,9 @@ def _supervised_accuracy(ctx: EvalContext, model: Model, plan: Plan, kind: str, 
 
 #: Where validation accuracy peaks on the shapes at 32 px (results/supervised_curves/): by step ~160 at N = 64, ~340 at
 #: 256, ~700 at 2048 (batch 64), and it wobbles ±3 points from check to check; 8 checks of 20 steps ride out the wobble
-#: and 1000 steps are a CPU budget, not a proven plateau: the curves ran only to 400-800 steps, and in Table 2's record
-#: one seed of two still improved when the cap stopped it at N >= 512 (the record says which: `cut_short`). The 3000
-#: steps and 6 checks of 50 of before cost 3-4x as much.
+#: and 1000 steps are a CPU budget, not a proven plateau: at this cap one seed of two still improved when it was stopped at
+#: N >= 512. Table 2's row therefore binds max_steps = 3000, where early stopping ended every seed by step ~1100 (the
+#: record counts the seeds the cap ends: `cut_at_max_steps`). The 6 checks of 50 steps of before cost 3-4x as much.
 EARLY_STOPPING = dict(max_steps=1000, check_every=20, patience=8)
 
 
