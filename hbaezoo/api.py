@@ -15,6 +15,7 @@ from pathlib import Path
 
 from hbaezoo import assembly
 from hbaezoo import config as gin_config
+from hbaezoo import recipe_text
 from hbaezoo.assembly import build
 from hbaezoo.errors import ConfigError
 from hbaezoo.inference import Run
@@ -65,7 +66,7 @@ def fit(recipe: str | Path | list, bindings: list[str] | tuple = (), *, run_dir:
                                   plugins=plugins)
     rd = RunDir(run_dir if run_dir else Path("runs") / files[0].stem)
     rd.check_writable()
-    text = gin_config.config_text(files, list(bindings), texts)  # what was parsed, not a second read
+    text = recipe_text.config_text(files, list(bindings), texts)  # what was parsed, not a second read
     if len(text.encode()) > MAX_RUN_FILE:  # sample, eval and load would refuse the run's config.gin
         raise ConfigError(f"the recipe with its includes and bindings is {len(text.encode()) / 2**20:.0f} MiB; a run "
                           f"records it in config.gin, which hbaezoo reads back up to {MAX_RUN_FILE >> 20} MiB. Keep "

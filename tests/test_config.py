@@ -6,7 +6,7 @@ import gin
 import pytest
 import torch
 
-from hbaezoo import config
+from hbaezoo import config, recipe_text
 from hbaezoo.errors import ConfigError
 from hbaezoo.assembly import build_model
 
@@ -20,7 +20,7 @@ def test_included_files_are_parsed_and_inlined_into_config_gin(tmp_path, monkeyp
     monkeypatch.chdir(REPO)  # includes resolve next to the recipe, not the working directory
     texts = config.parse([tmp_path / "recipe.gin"])
     assert gin.query_parameter("Trainer.seed") == 7
-    text = config.config_text([tmp_path / "recipe.gin"], [], texts)
+    text = recipe_text.config_text([tmp_path / "recipe.gin"], [], texts)
     assert not [line for line in text.splitlines() if line.startswith("include")] and "Trainer.seed = 7" in text
     (tmp_path / "config.gin").write_text(text)  # a run directory's config.gin stands alone
     config.parse([tmp_path / "config.gin"])
@@ -83,7 +83,7 @@ def test_a_run_made_before_its_recipe_used_includes_still_resumes(tmp_path):
     from hbaezoo.rundir.layout import RunDir
 
     recipe = REPO / "gin" / "hbae_shapes.gin"
-    text = config.config_text([recipe], [], config.parse([recipe]))
+    text = recipe_text.config_text([recipe], [], config.parse([recipe]))
     flat = "\n".join(line for line in text.splitlines() if not line.startswith("#"))  # the same values, laid out otherwise
     (tmp_path / "config.gin").write_text("# an older layout\n" + "\n".join(reversed(flat.splitlines())) + "\n")
     RunDir(tmp_path).check_same_config(text)  # same bindings: resumes

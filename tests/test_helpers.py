@@ -8,7 +8,7 @@ import torch
 from hbaezoo.files import atomic_path, write_text_atomic
 from hbaezoo.scopes import num_threads, seeded
 from hbaezoo.signatures import parameters
-from hbaezoo.rundir.checkpoints import ema_state
+from hbaezoo.rundir.restore import ema_state
 
 
 def test_atomic_path_replaces_only_on_success_and_leaves_no_temporary(tmp_path):

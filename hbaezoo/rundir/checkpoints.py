@@ -12,6 +12,8 @@ No pickle: nothing here runs code when loaded.
 A run directory may come from someone else, so nothing in it is trusted: `state.json` may
 name only the two files above (plain names, regular files), every field is checked before
 use, and pruning deletes only checkpoints that verify, never a folder hbaezoo did not write.
+
+Whether a checkpoint fits a model, and loading it into one, is rundir/restore.py.
 """
 
 from __future__ import annotations
@@ -25,7 +27,6 @@ import shutil
 import stat
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -185,17 +186,6 @@ def _remove_stale_temporaries(directory: Path) -> None:
             shutil.rmtree(p, ignore_errors=True)
 
 
-def ema_state(saved: dict[str, torch.Tensor], parts: tuple[str, ...]) -> dict[str, torch.Tensor]:
-    """A checkpoint's EMA weights keyed like the model's state dict (`generator.<key>`).
-
-    Checkpoints written before models named their averaged parts held the generator's own
-    keys; those are read as the generator's.
-    """
-    if parts == ("generator",) and isinstance(saved, dict) and saved and not any(k.startswith("generator.") for k in saved):
-        return {f"generator.{k}": v for k, v in saved.items()}
-    return saved
-
-
 def checkpoints(directory: Path) -> list[Path]:
     """Folders named like checkpoints (step_N, not symlinks), oldest first; `load` says which are complete."""
     if not directory.is_dir():
@@ -309,113 +299,4 @@ def load_latest(directory: Path, warn: Callable[[str], None]) -> tuple[int, dict
             return load(path)
         except CheckpointError as exc:
             warn(f"skipped checkpoint {path.name}: {exc} It is left in place; the next older checkpoint is tried.")
-    return None
-
-
-def check_compatible(model: torch.nn.Module, model_state: dict[str, torch.Tensor], where: Path) -> None:
-    """Fail with the list of mismatched parts when a checkpoint does not fit the model (names, shapes, dtypes)."""
-    if not isinstance(model_state, dict) or not all(isinstance(v, torch.Tensor) for v in model_state.values()):
-        raise CheckpointError(f"the checkpoint in {where} holds no state dict (names mapped to tensors) there.")
-    expected = model.state_dict()
-    missing = sorted(set(expected) - set(model_state))
-    unexpected = sorted(set(model_state) - set(expected))
-    shapes = sorted(
-        f"{k}: checkpoint {tuple(model_state[k].shape)} vs model {tuple(v.shape)}"
-        for k, v in expected.items()
-        if k in model_state and tuple(model_state[k].shape) != tuple(v.shape)
-    )
-    # load_state_dict would cast silently: int8 weights must not pass for trained float ones.
-    dtypes = sorted(
-        f"{k}: checkpoint {model_state[k].dtype} vs model {v.dtype}"
-        for k, v in expected.items()
-        if k in model_state and model_state[k].dtype != v.dtype
-    )
-    if missing or unexpected or shapes or dtypes:
-        lines = [f"the checkpoint in {where} does not fit the configured model:"]
-        for title, items in (("missing in checkpoint", missing), ("not in model", unexpected),
-                             ("shape differs", shapes), ("dtype differs", dtypes)):
-            if items:
-                parts = sorted({k.split(".")[0] for k in items}) if title not in ("shape differs", "dtype differs") else []
-                lines.append(f"  {title} ({len(items)}): " + ", ".join(items[:8]) + (" ..." if len(items) > 8 else ""))
-                if parts:
-                    lines.append(f"    parts affected: {', '.join(parts)}")
-        lines.append("Use a new --run-dir for a changed model, or the config the run was started with.")
-        raise CheckpointError("\n".join(lines))
-
-
-def model_kind(model: torch.nn.Module) -> str:
-    """What a checkpoint records of its model, so that another kind with fitting tensors (Set-HBAE into HBAE) is refused."""
-    return type(model).__name__
-
-
-def nonfinite_tensors(tensors: dict[str, torch.Tensor]) -> list[str]:
-    """Names of the floating-point tensors holding a NaN or an infinity."""
-    return [k for k, v in tensors.items() if v.is_floating_point() and not bool(torch.isfinite(v).all())]
-
-
-def check_finite(tensors: dict[str, torch.Tensor], where: Path | str) -> None:
-    bad = nonfinite_tensors(tensors)
-    if bad:
-        raise CheckpointError(f"the checkpoint in {where} holds non-finite weights ({len(bad)} tensor(s): "
-                              f"{', '.join(bad[:5])}{' ...' if len(bad) > 5 else ''}): its training diverged. "
-                              f"Remove it to use the one before, or train again with a lower learning rate.")
-
-
-@dataclass
-class Checkpoint:
-    """One loaded checkpoint folder: its step, the model's state dict and the other state (optimizers, RNG, EMA)."""
-
-    step: int
-    model_state: dict[str, torch.Tensor]
-    state: dict[str, Any]
-    folder: Path
-
-    def restore(self, model: torch.nn.Module, *, averaged: torch.nn.ModuleDict | None = None,
-                check: Callable[[dict, Path], None] | None = None) -> None:
-        """Load the model's weights, and the EMA weights into `averaged` (a ModuleDict of the model's
-        averaged parts: the trainer's EMA copy, or the model's own parts to sample with the EMA).
-
-        Everything is checked before anything is loaded: the model's keys, shapes and dtypes, the
-        EMA's, and `check(state, state.json path)` for what the caller restores itself (the trainer's
-        optimizers and RNG), so a checkpoint that does not fit leaves the model untouched.
-        """
-        state_file = self.folder / "state.json"
-        kind = self.state.get("model")
-        if kind is not None and kind != model_kind(model):  # older checkpoints did not record it
-            raise CheckpointError(f"the checkpoint in {self.folder} is of a {kind!r} model, but the config builds a "
-                                  f"{model_kind(model)!r}; its weights would fit by chance only. Use a new --run-dir "
-                                  f"for another model, or the config the run was started with.")
-        check_compatible(model, self.model_state, self.folder)
-        check_finite(self.model_state, self.folder)
-        if check is not None:
-            check(self.state, state_file)
-        ema = None
-        if averaged is not None and self.state.get("ema") is not None:
-            ema = ema_state(self.state["ema"], tuple(averaged.keys()))
-            check_compatible(averaged, ema, f"{state_file} (field 'state.ema')")
-            check_finite(ema, f"{state_file} (field 'state.ema')")
-        model.load_state_dict(self.model_state)
-        if ema is not None:
-            averaged.load_state_dict(ema)
-
-
-def newest(directory: Path, *, warn: Callable[[str], None], required: bool) -> Checkpoint | None:
-    """The newest checkpoint in `directory` that loads; damaged newer ones are named to `warn` and left in place.
-
-    None when there is none at all. Damaged ones only, and none good: CheckpointError, since starting
-    over beside them (resume) would hide them. `required` (loading a run to use it): CheckpointError when none.
-    """
-    skipped: list[str] = []
-    found = load_latest(directory, warn=lambda m: (skipped.append(m), warn(m)))
-    if found is not None:
-        step, model_state, state = found
-        return Checkpoint(step, model_state, state, directory / f"step_{step:08d}")
-    if required:
-        why = f" Skipped: {' | '.join(skipped)}" if skipped else ""
-        raise CheckpointError(f"{directory} holds no usable checkpoint.{why} Train (or resume) first with `hbaezoo run`.")
-    if skipped:
-        raise CheckpointError(
-            f"{directory} holds {len(skipped)} step_* folder(s) but none is a usable checkpoint "
-            f"(newest: {skipped[0]}). Move them out of {directory} to start this run over, or use a new --run-dir."
-        )
     return None

@@ -5,7 +5,7 @@
             data.json           image shape, classes, set size, plugins, the split made
             metrics.jsonl       one JSON line per logged step
             skipped_files.txt   unusable files a folder dataset skipped
-            checkpoints/step_XXXXXXXX/   (rundir/checkpoints.py)
+            checkpoints/step_XXXXXXXX/   (rundir/checkpoints.py, rundir/restore.py)
             samples/<mode>_stepXXXXXXX.png
             tensorboard/        when TensorBoard is installed and Trainer.tensorboard is on
             eval/results.json   `hbaezoo eval`
@@ -31,7 +31,7 @@ from typing import IO
 from hbaezoo.errors import CheckpointError, ConfigError, RunDirError
 from hbaezoo.files import write_text_atomic
 from hbaezoo.paths import check_writable_dir, probe_writable
-from hbaezoo.rundir import checkpoints
+from hbaezoo.rundir import checkpoints, restore
 from hbaezoo.rundir.lock import RunDirLock, read_run_file
 
 CONFIG = "config.gin"
@@ -297,6 +297,6 @@ class RunDir:
         """Steps of the folders named like checkpoints, oldest first (complete or not)."""
         return [int(checkpoints.STEP_DIR.match(p.name).group(1)) for p in checkpoints.checkpoints(self.checkpoints)]
 
-    def newest_checkpoint(self, *, warn: Callable[[str], None], required: bool) -> checkpoints.Checkpoint | None:
-        """The newest checkpoint that loads (see rundir.checkpoints.newest); resume and load share it."""
-        return checkpoints.newest(self.checkpoints, warn=warn, required=required)
+    def newest_checkpoint(self, *, warn: Callable[[str], None], required: bool) -> restore.Checkpoint | None:
+        """The newest checkpoint that loads (see rundir.restore.newest); resume and load share it."""
+        return restore.newest(self.checkpoints, warn=warn, required=required)

@@ -1,7 +1,7 @@
 """Load a finished run back: its recorded plugins, its config, its model with the newest good checkpoint.
 
 `hbaezoo sample`, `eval`, `report` and `hbaezoo.load` come through `load`; the trainer's resume
-restores the same `Checkpoint` with the same checks (rundir/checkpoints.py). Loading runs no
+restores the same `Checkpoint` with the same checks (rundir/restore.py). Loading runs no
 code from the run directory (docs/reliability.md, "Trust model") unless `trust_config`.
 """
 
@@ -16,6 +16,7 @@ import torch
 
 from hbaezoo import assembly
 from hbaezoo import config as gin_config
+from hbaezoo import recipe_text
 from hbaezoo.devices import resolve_device
 from hbaezoo.errors import ConfigError
 from hbaezoo.limits import check_image_shape
@@ -39,7 +40,7 @@ def parse_config(run_dir: RunDir, data: dict, *, plugins=(), trust_config: bool 
     """Load the run's recorded plugins, then parse its config.gin (refusing code in it unless trusted)."""
     load_plugins(plugins)
     left = load_recorded(data.get("plugins", []), trust=trust_config)
-    text = gin_config.decode_recipe(run_dir.read_config(trust=trust_config), run_dir.config)
+    text = recipe_text.decode_recipe(run_dir.read_config(trust=trust_config), run_dir.config)
     try:
         gin_config.parse_loaded(text, run_dir.config, trust=trust_config,
                                 trusted_modules=trusted_modules(data.get("plugins", []), plugins))

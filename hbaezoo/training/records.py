@@ -16,6 +16,7 @@ import gin
 
 from hbaezoo import assembly
 from hbaezoo import config as gin_config
+from hbaezoo import recipe_text
 from hbaezoo.plugins import loaded_modules
 from hbaezoo.rundir.layout import RunDir
 
@@ -73,4 +74,4 @@ def record_run(trainer: Any, warn: Callable[[str], None]) -> bool:
 
 def record_operative(rd: RunDir) -> None:
     """operative.gin: every value the run used, headed by the package and plugin versions."""
-    rd.write_operative(gin_config.operative_text(assembly.versions()))
+    rd.write_operative(recipe_text.operative_text(assembly.versions()))

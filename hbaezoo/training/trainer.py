@@ -4,7 +4,7 @@ Per step, for each phase the model lists: only that phase's group requires grad,
 optimizer steps on `phase.loss(batch)`. Around the loop: optimizers and schedules per
 group (gin-scoped by group name), EMA of the generator, device/AMP/channels_last, TF32,
 torch.compile and CUDA graphs (training/backends.py), progress, metrics, sample grids, atomic
-checkpoints and automatic resume.
+checkpoints and automatic resume (what they hold of the trainer: training/checkpointing.py).
 """
 
 from __future__ import annotations
@@ -35,41 +35,10 @@ from hbaezoo.registry import OPTIMIZERS, SCHEDULES
 from hbaezoo.rundir.layout import RunDir
 from hbaezoo.scopes import seeded
 from hbaezoo.seeds import check_seed
-from hbaezoo.training import backends, distributed
-from hbaezoo.rundir.checkpoints import model_kind, nonfinite_tensors
+from hbaezoo.training import backends, checkpointing, distributed
 from hbaezoo.training.logging import MetricsLog, TrainProgress
 from hbaezoo.training.previews import save_previews
 from hbaezoo.training.records import record_operative, record_run
-from hbaezoo.training.state_checks import check_trainer_state
-
-
-def rng_state() -> dict[str, Any]:
-    state = {"torch": torch.get_rng_state(), "python": list(random.getstate()[1]), "numpy": torch.from_numpy(np.random.get_state()[1].astype(np.int64))}
-    if torch.cuda.is_available():
-        state["cuda"] = torch.cuda.get_rng_state_all()
-    return state
-
-
-def set_rng_state(state: dict[str, Any]) -> None:
-    torch.set_rng_state(state["torch"])
-    random.setstate((3, tuple(state["python"]), None))
-    np_state = np.random.get_state()
-    np.random.set_state((np_state[0], state["numpy"].numpy().astype(np.uint32), 624, 0, 0.0))
-    if "cuda" in state and torch.cuda.is_available():
-        torch.cuda.set_rng_state_all(state["cuda"])
-
-
-def _match_layouts(optimizer: torch.optim.Optimizer) -> None:
-    """Give per-parameter optimizer state its parameter's memory layout again after loading.
-
-    Checkpoints store tensors contiguous and `load_state_dict` restores only dtype and device,
-    so Adam's moments of channels_last weights would come back contiguous; fused CUDA Adam
-    refuses parameters, gradients and moments whose strides differ.
-    """
-    for p, st in optimizer.state.items():
-        for key, value in st.items():
-            if torch.is_tensor(value) and value.shape == p.shape and value.stride() != p.stride():
-                st[key] = torch.empty_like(p, dtype=value.dtype).copy_(value)
 
 
 @gin.configurable("Trainer", module="hbaezoo")
@@ -205,15 +174,8 @@ class Trainer:
             raise ConfigError(f"parameters in no optimizer group (they would never train): {orphans[:5]}")
 
     def state(self) -> dict[str, Any]:
-        return {
-            "optimizers": {g: o.state_dict() for g, o in self.optimizers.items()},
-            "schedules": {g: s.state_dict() for g, s in self.schedules.items()},
-            "scalers": {g: s.state_dict() for g, s in self.scalers.items()},
-            "ema": self.ema.state_dict() if self.ema is not None else None,
-            "rng": rng_state(),
-            "nonfinite_in_a_row": self.nonfinite_in_a_row,
-            "model": model_kind(self.model),
-        }
+        """Everything a checkpoint holds beside the model's weights (training/checkpointing.py)."""
+        return checkpointing.trainer_state(self)
 
     def estimate(self) -> None:
         """Let the model fit what it estimates from data (a sampling prior over codes) on the codes of
@@ -243,40 +205,11 @@ class Trainer:
 
     def save_checkpoint(self) -> None:
         self.estimate()
-        bad = nonfinite_tensors({**self.model.state_dict(), **({f"ema.{k}": v for k, v in self.ema.state_dict().items()}
-                                                              if self.ema is not None else {})})
-        if bad:
-            # Saved, it would replace good checkpoints (pruning) and `sample` would draw from it.
-            raise TrainingError(
-                f"training diverged: at step {self.step}, {len(bad)} weight(s) or statistic(s) are not finite "
-                f"({', '.join(bad[:5])}{' ...' if len(bad) > 5 else ''}); no checkpoint was written, the earlier "
-                f"ones in {self.rundir.path / 'checkpoints'} are intact. Lower the learning rate (e.g. -b "
-                f"'critic/optimizers.adam.lr = 1e-4'), then run the same command to resume from the last good one.")
-        if self.dist.is_main:
-            self.rundir.save_checkpoint(self.step, self.model.state_dict(), self.state(), keep=self.keep_checkpoints,
-                                        warn=self._warn)
-        self.dist.barrier()
+        checkpointing.save(self)
 
     def resume(self) -> bool:
         """Load the newest good checkpoint of the run dir, if any. True if resumed."""
-        found = self.rundir.newest_checkpoint(warn=self._warn, required=False)
-        if found is None:
-            return False
-        found.restore(self.model, averaged=self.ema, check=lambda state, where: check_trainer_state(self, state, where))
-        step, state = found.step, found.state
-        for g, o in self.optimizers.items():
-            o.load_state_dict(state["optimizers"][g])
-            _match_layouts(o)
-        for g, s in self.schedules.items():
-            s.load_state_dict(state["schedules"][g])
-        for g, s in self.scalers.items():
-            s.load_state_dict(state["scalers"][g])
-        set_rng_state(state["rng"])
-        if self.dist.enabled:
-            torch.manual_seed(self.seed + 7919 * step + self.dist.rank)
-        self.nonfinite_in_a_row = state.get("nonfinite_in_a_row", 0)
-        self.step = step
-        return True
+        return checkpointing.resume(self)
 
     def _warn(self, message: str) -> None:
         if self.dist.is_main:

@@ -16,7 +16,7 @@ LAYERS = {
     "command": ("hbaezoo", "hbaezoo.__main__", "hbaezoo.cli", "hbaezoo.cli_args", "hbaezoo.eval_cli",
                 "hbaezoo.api", "hbaezoo.inference", "hbaezoo.scaffold"),
     "work": ("hbaezoo.training", "hbaezoo.eval", "hbaezoo.sampling", "hbaezoo.testing"),
-    "run directory": ("hbaezoo.rundir", "hbaezoo.assembly", "hbaezoo.config", "hbaezoo.plugins"),
+    "run directory": ("hbaezoo.rundir", "hbaezoo.assembly", "hbaezoo.config", "hbaezoo.recipe_text", "hbaezoo.plugins"),
     "models and data": ("hbaezoo.models", "hbaezoo.data", "hbaezoo.components", "hbaezoo.nn", "hbaezoo.images"),
     "parts and helpers": ("hbaezoo.registry", "hbaezoo.errors", "hbaezoo.console", "hbaezoo.scopes",
                           "hbaezoo.signatures", "hbaezoo.limits", "hbaezoo.progress", "hbaezoo.gin_import",

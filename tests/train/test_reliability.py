@@ -15,6 +15,7 @@ from hbaezoo.models.base import Phase
 from hbaezoo.registry import MODELS
 from hbaezoo.testing import Sizes, tiny_model
 from hbaezoo.rundir import checkpoints as checkpoint
+from hbaezoo.rundir import restore
 from hbaezoo.training.trainer import Trainer
 
 REPO = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
@@ -51,7 +52,7 @@ def test_checkpoint_of_another_model_names_the_mismatched_parts(tmp_path):
     model = tiny_model(MODELS.get("hbae"), Sizes())
     other = tiny_model(MODELS.get("hbae"), Sizes(z_dim=3))
     with pytest.raises(CheckpointError, match="shape differs"):
-        checkpoint.check_compatible(model, other.state_dict(), tmp_path)
+        restore.check_compatible(model, other.state_dict(), tmp_path)
 
 
 def test_repeated_non_finite_losses_stop_with_a_saved_state(tmp_path):
