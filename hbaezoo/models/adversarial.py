@@ -165,8 +165,9 @@ class ConditionalAdversarial(Model):
         with torch.no_grad():
             z, _ = self.condition(batch, terms=False)
         fake = self.score(self.generate(z, k), repeat(self.critic_condition(batch, z), "b z -> (b k) z", k=k), k)
-        adv = self.generator_adversarial(fake)
-        loss, logs = adv, {"adv": adv.detach()}
+        adv = self.adversarial.generator(fake)
+        # Logged unweighted, so `adv` curves of runs with different adversarial_weight compare; the loss is weighted.
+        loss, logs = self.adversarial_weight * adv, {"adv": adv.detach()}
         for name, value in self.generator_terms(batch, z).items():
             loss = loss + value
             logs[name] = value.detach()

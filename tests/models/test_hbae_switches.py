@@ -203,16 +203,33 @@ def test_mode_seeking_penalises_a_generator_that_ignores_its_noise():
 
 
 def test_adversarial_weight_scales_the_generators_critic_term_only():
-    """The generator phase's adversarial term is weighted; R and the critic phase are not."""
+    """The generator phase's adversarial term is weighted in its loss; R is not, and the logs stay unweighted."""
     x = {"x": torch.rand(4, 3, 16, 16) * 2 - 1}
-    logs = {}
+    losses, logs = {}, {}
     for weight in (1.0, 0.5, 0.0):
         model = _model(adversarial_weight=weight, regulariser_trains={"encoder": 1.0, "generator": 1.0})
         torch.manual_seed(1)
-        _, logs[weight] = model.generator_loss(x)
-    assert float(logs[0.5]["adv"]) == pytest.approx(0.5 * float(logs[1.0]["adv"]), rel=1e-5)
-    assert float(logs[0.0]["adv"]) == 0.0
-    assert float(logs[0.0]["regulariser"]) == pytest.approx(float(logs[1.0]["regulariser"]), rel=1e-5)
+        losses[weight], logs[weight] = model.generator_loss(x)
+    for weight in (0.5, 0.0):
+        assert float(logs[weight]["adv"]) == pytest.approx(float(logs[1.0]["adv"]), rel=1e-5)
+        assert float(logs[weight]["regulariser"]) == pytest.approx(float(logs[1.0]["regulariser"]), rel=1e-5)
+        weighted = (1.0 - weight) * float(logs[1.0]["adv"])
+        assert float(losses[1.0].detach()) - float(losses[weight].detach()) == pytest.approx(weighted, rel=1e-4)
+
+
+def test_the_logged_adv_is_the_unweighted_loss_while_the_loss_carries_the_weight(monkeypatch):
+    """`generator/adv` compares across adversarial_weight: it is the critic's term before the weight."""
+    x = {"x": torch.rand(4, 3, 16, 16) * 2 - 1}
+    model = _model(adversarial_weight=2.0, regulariser_trains={"encoder": 1.0, "generator": 1.0})
+    unweighted = []
+    generator = model.adversarial.generator
+    monkeypatch.setattr(model.adversarial, "generator",
+                        lambda fake: unweighted.append(generator(fake)) or unweighted[-1])
+    loss, logs = model.generator_loss(x)
+    assert len(unweighted) == 1 and float(unweighted[0].detach()) != 0.0
+    assert float(logs["adv"]) == pytest.approx(float(unweighted[0].detach()), rel=1e-6)
+    others = sum(float(v) for name, v in logs.items() if name != "adv")
+    assert float(loss.detach()) == pytest.approx(2.0 * float(unweighted[0].detach()) + others, rel=1e-5)
 
 
 @pytest.mark.parametrize("weight", [-1.0, float("nan"), float("inf")])
