@@ -20,6 +20,7 @@ never makes one, and writing or reading through one could reach anywhere.
 
 from __future__ import annotations
 
+import itertools
 import json
 import math
 import os
@@ -48,6 +49,18 @@ REPORT = "report.html"
 LOCK = ".lock"
 
 SAMPLE_GRID = re.compile(r"(.+)_step(\d+)\.png")
+
+
+def _runs_inside(folder: Path, look_at: int = 200) -> list[str]:
+    """Names of run directories (with a config.gin) among the first `look_at` entries of `folder`, for
+    `runs/` given in place of `runs/NAME`; a few, sorted, and none where the folder cannot be listed."""
+    try:
+        with os.scandir(folder) as entries:
+            found = [e.name for e in itertools.islice(entries, look_at)
+                     if e.is_dir(follow_symlinks=False) and os.path.isfile(os.path.join(e.path, CONFIG))]
+    except OSError:
+        return []
+    return sorted(found)[:5]
 
 
 class RunDir:
@@ -211,18 +224,37 @@ class RunDir:
 
     # -- reading ---------------------------------------------------------------------------------
     def require(self) -> None:
-        """CheckpointError unless the folder holds config.gin and data.json (what loading a run needs)."""
-        if self.data.is_file() and not self.config.exists() and not self.config.is_symlink():
+        """CheckpointError unless the folder holds config.gin and data.json (what loading a run needs),
+        naming what is missing and what to give instead."""
+        give = ("Give the folder `hbaezoo run` trained into: its --run-dir, or runs/<recipe name> when none was "
+                "given (e.g. runs/hbae_shapes).")
+        if not self.path.exists():
+            raise CheckpointError(f"{self.path} does not exist. {give}")
+        if not self.path.is_dir():
+            what = "a file" if self.path.is_file() else "not a folder"
+            raise CheckpointError(f"{self.path} is {what}, so not a run directory. {give}")
+        # A link is not missing: read_run_file says why it is refused.
+        missing = [f.name for f in (self.config, self.data) if not f.is_file() and not f.is_symlink()]
+        if missing == [CONFIG, DATA]:
+            runs = _runs_inside(self.path)
+            inside = (f" Run directories inside it: {', '.join(runs)}. Give one of those, e.g. {self.path / runs[0]}."
+                      if runs else f" {give}")
+            raise CheckpointError(f"{self.path} is not a run directory: it holds neither {CONFIG} nor {DATA}, which "
+                                  f"`hbaezoo run` writes into every run directory before training.{inside}")
+        if missing == [DATA]:
             raise CheckpointError(
-                f"{self.path} holds no config.gin, so its model cannot be rebuilt: it was trained by a Trainer used "
-                f"from Python with a model that no recipe built. Train it again with hbaezoo.train(recipe, ...), or "
-                f"build the model with hbaezoo.build(recipe, bindings) before making the Trainer (docs/api.md).")
-        for needed in (self.config, self.data):
-            if not needed.is_file() and not needed.is_symlink():  # a link: read_run_file says why
-                raise CheckpointError(
-                    f"{self.path} is not a run directory (no {needed.name}). Give the folder `hbaezoo run` wrote, "
-                    f"e.g. runs/hbae_shapes."
-                )
+                f"{self.path} holds {CONFIG} but no {DATA} (the image shape, classes and set size the model is built "
+                f"for), so its model cannot be rebuilt. `hbaezoo run` writes {DATA} just before the first step: the "
+                f"run was stopped before then, or the folder was copied without it. Run the same `hbaezoo run` command "
+                f"again (it writes {DATA}, then resumes), or copy {DATA} from where the run was trained.")
+        if missing:
+            # Most often a Trainer used from Python on a model no recipe built (training/records.py).
+            trainer = (f" A Trainer used from Python writes none when no recipe built its model: train with "
+                       f"hbaezoo.train(recipe, ...), or build the model with hbaezoo.build(recipe, bindings) before "
+                       f"making the Trainer (docs/api.md)." if self.data.is_file() and not self.config.exists() else "")
+            raise CheckpointError(f"{self.path} holds no {CONFIG} file (the recipe its model is built from), so its "
+                                  f"model cannot be rebuilt.{trainer} If {CONFIG} was removed, put back the one the "
+                                  f"run was trained with.")
 
     def read_text(self, path: Path) -> str:
         """A text file of this run directory (a regular file, bounded size), undecodable bytes replaced."""
