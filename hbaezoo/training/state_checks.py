@@ -110,12 +110,19 @@ def check_optimizer(optimizer: torch.optim.Optimizer, loaded: Any, where: Path, 
     params = [p for group in optimizer.param_groups for p in group["params"]]
     if not isinstance(loaded["state"], dict):
         raise fail(where, f"{field}.state", f"must be an object, got {_kind(loaded['state'])}")
+    # One optimizer keeps the same entries for every parameter (Adam: step, exp_avg, exp_avg_sq); an entry renamed or
+    # missing would reach torch as a bare KeyError at the first step.
+    keys = next((set(s) for s in template["state"].values()), None)
     for index, per_param in loaded["state"].items():
         name = f"{field}.state.{index}"
         if type(index) is not int or not 0 <= index < len(params):
             raise fail(where, name, f"names parameter {index!r}, but the group has {len(params)} parameters")
         if not isinstance(per_param, dict):
             raise fail(where, name, f"must be an object, got {_kind(per_param)}")
+        keys = set(per_param) if keys is None else keys
+        if set(per_param) != keys:
+            raise fail(where, name, f"holds entries {sorted(map(str, per_param))}, but the optimizer's other "
+                                    f"parameters hold {sorted(map(str, keys))}")
         for key, value in per_param.items():
             if isinstance(value, torch.Tensor):
                 check_tensor(value, where, f"{name}.{key}", floating=True)
