@@ -145,6 +145,11 @@ GENERATION = {
     # gmm_match05_nocritic on that code: it collapsed (set-recon 11 %, within-set LPIPS 0.02x). w300 and
     # match1_nocritic also ran on it; their records say so.
     "gmm_match05_nocritic_shared": GMM + match(0.5) + NO_CRITIC,
+    # Fourth round, around gmm_match05_nocritic: the GAN habits that sharpen samples without touching the losses.
+    # An average of the generator's weights (Trainer.ema_decay; 0.99 is a 100-step horizon, a sixth of a screen), and
+    # both learning rates decayed linearly to zero over the second half of training.
+    "gmm_match05_nocritic_ema99": GMM + match(0.5) + NO_CRITIC + ["Trainer.ema_decay = 0.99"],
+    "gmm_match05_nocritic_lrdecay": GMM + match(0.5) + NO_CRITIC + ["Trainer.schedule = @schedules.linear_decay"],
     "gmm_match05_l2sum": GMM + match(0.5) + [M + "regulariser = @regularisers.l2()", "regularisers.l2.weight = 50.0",
                                              "regularisers.l2.reduction = 'sum'"],
 }
