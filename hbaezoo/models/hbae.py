@@ -14,6 +14,7 @@ Two optional generator-phase terms are measured there too: R on noisy draws
 (`regulariser_noise`), code consistency ‖E(G(z'|z)) − z‖² (`code_consistency`) and mode
 seeking (`mode_seeking`: two draws of one code should differ as much as their z' do).
 How loud the critic is for the generator beside R is `adversarial_weight` (1: Eq. 7 as written).
+R may also compare each element with its redraw from its own inferred view, G(vᵢ|z) (`regulariser_views`).
 With a `classifier` (models/semi_supervised.py) it is the semi-supervised HBAE of §3: the
 critic phase adds γ·cross-entropy of the classifier on the codes of the examples that carry a label;
 with `critic_labels` the critic reads those labels beside z instead, as a cGAN's does.
@@ -25,10 +26,12 @@ import gin
 import numpy as np
 import torch
 from einops import rearrange, repeat
+from torch import nn
 
 from hbaezoo.errors import ConfigError
 from hbaezoo.models.adversarial import ConditionalAdversarial
 from hbaezoo.components.classifiers import cross_entropy_on_labelled
+from hbaezoo.components.posterior import Posterior
 from hbaezoo.models.base import Batch, Encodes, as_set, build
 from hbaezoo.models.semi_supervised import ObservedLabels
 from hbaezoo.registry import MODELS
@@ -78,6 +81,7 @@ class HBAE(ObservedLabels, Encodes, ConditionalAdversarial):
         mode_seeking: float = 0.0,
         regulariser_noise: float = 0.0,
         regulariser_match: float = 0.0,
+        regulariser_views: float = 0.0,
         matching: str = "nearest",
         classifier=None,
         supervised_weight: float = 1.0,
@@ -107,9 +111,13 @@ class HBAE(ObservedLabels, Encodes, ConditionalAdversarial):
         if not 0.0 <= regulariser_match <= 1.0:
             raise ConfigError(f"{type(self).__name__}.regulariser_match must be in [0, 1] (the share of R on matched "
                               f"draws), got {regulariser_match!r}.")
-        if regulariser_match and regulariser_noise:
-            raise ConfigError(f"{type(self).__name__}: regulariser_noise and regulariser_match both say which draws R "
-                              f"compares; set one of them (the other to 0).")
+        if not 0.0 <= regulariser_views <= 1.0 - regulariser_match:
+            raise ConfigError(f"{type(self).__name__}.regulariser_views must be in [0, 1 − regulariser_match] (the "
+                              f"share of R on reconstructions from inferred views; with regulariser_match = "
+                              f"{regulariser_match!r} at most {1.0 - regulariser_match!r}), got {regulariser_views!r}.")
+        if (regulariser_match or regulariser_views) and regulariser_noise:
+            raise ConfigError(f"{type(self).__name__}: regulariser_noise and regulariser_match / regulariser_views all "
+                              f"say which draws R compares; set one of them (the others to 0).")
         self.adversarial_weight = adversarial_weight
         for name, value in (("code_consistency", code_consistency), ("mode_seeking", mode_seeking),
                             ("adversarial_weight", adversarial_weight)):
@@ -117,6 +125,9 @@ class HBAE(ObservedLabels, Encodes, ConditionalAdversarial):
                 raise ConfigError(f"{type(self).__name__}.{name} is a weight and must be a finite number >= 0, "
                                   f"got {value!r}.")
         self.regulariser_match = regulariser_match
+        self.regulariser_views = regulariser_views
+        # Each element's own z' (its view), read from its encoder features: built only when R uses it.
+        self.view_head = nn.Linear(self.encoder.feature_dim, noise_dim) if regulariser_views else None
         if matching not in MATCHINGS:
             raise ConfigError(f"{type(self).__name__}.matching must be one of {MATCHINGS}, got {matching!r}.")
         self.matching = matching
@@ -135,19 +146,22 @@ class HBAE(ObservedLabels, Encodes, ConditionalAdversarial):
 
     def critic_group_parameters(self):
         # Encoder and discriminator are trained jointly against the generator (paper §4.2); a classifier on the
-        # codes trains with the encoder it reads.
-        return [*self.encoder_parameters(), *self.discriminator.parameters(), *self.classifier_parameters()]
+        # codes and the view head train with the encoder they read.
+        views = list(self.view_head.parameters()) if self.view_head is not None else []
+        return [*self.encoder_parameters(), *self.discriminator.parameters(), *self.classifier_parameters(), *views]
 
     def condition(self, batch: Batch, terms: bool):
         x = as_set(batch["x"])
-        posterior = self.encode(x)
-        z = posterior.sample()
         if not terms:
-            return z, {}
+            return self.encode(x).sample(), {}
+        posterior, views = self.encode_views(x)
+        z = posterior.sample()
         out = {"divergence": self.beta * self.divergence(posterior)}
+        if views is not None:
+            out["view_divergence"] = self.beta * self.divergence(Posterior(views.flatten(0, 1)))
         if self.regulariser is not None and self.regulariser_trains.get("encoder"):
             # Only the critic group (encoder, discriminator) steps here, so R moves the encoder.
-            out["regulariser"] = self.regulariser_trains["encoder"] * self.reconstruction_penalty(x, z)
+            out["regulariser"] = self.regulariser_trains["encoder"] * self.reconstruction_penalty(x, z, views)
         if self.classifier is not None:
             out["supervised"] = self.supervised_term(batch, z)
         return z, out
@@ -174,11 +188,13 @@ class HBAE(ObservedLabels, Encodes, ConditionalAdversarial):
             return d_real, self.score(self.generate(z, k), codes, k)
 
         def critic_objective() -> torch.Tensor:
-            posterior = self.encode(x)
+            posterior, views = self.encode_views(x)
             z = posterior.sample()
             terms = self.beta * self.divergence(posterior)
+            if views is not None:
+                terms = terms + self.beta * self.divergence(Posterior(views.flatten(0, 1)))
             if self.regulariser is not None and self.regulariser_trains.get("encoder"):
-                terms = terms + self.regulariser_trains["encoder"] * self.reconstruction_penalty(x, z)
+                terms = terms + self.regulariser_trains["encoder"] * self.reconstruction_penalty(x, z, views)
             if self.classifier is not None:
                 terms = terms + self.supervised_weight * cross_entropy_on_labelled(self.classifier(z), batch["y"])
             d_real, d_fake = scores(z, real=True)
@@ -198,23 +214,43 @@ class HBAE(ObservedLabels, Encodes, ConditionalAdversarial):
         out.update(critic_objective=critic_objective, generator_objective=generator_objective)
         return out
 
-    def reconstruction_penalty(self, x: torch.Tensor, z: torch.Tensor) -> torch.Tensor:
+    def reconstruction_penalty(self, x: torch.Tensor, z: torch.Tensor, views: torch.Tensor | None = None) -> torch.Tensor:
         """R: every element of each set x [B, K, C, H, W] against its code's G(0|z), z [B, Z].
 
         With `regulariser_noise` s > 0 each element is compared with its own draw G(s·ε|z)
         instead: s = 1 asks every stochastic reconstruction, not only the noise-free one, to
         stay near the input. With `regulariser_match` m > 0, a share m of R compares the set
-        with K draws matched to it (`matched_penalty`).
+        with K draws matched to it (`matched_penalty`); with `regulariser_views` v > 0, a share
+        v compares each element with G(vᵢ|z), its reconstruction from its own inferred view
+        vᵢ [B, K, N] (`encode_views`; read here from x where not given).
         """
         k = x.shape[1]
         if self.regulariser_noise:
             return self.regulariser(x.flatten(0, 1), self.generate(z, k, noise_scale=self.regulariser_noise))
-        m = self.regulariser_match
-        if m == 1.0:
-            return self.matched_penalty(x, z)
-        mean_image = rearrange(self.decode_mean(z), "b c h w -> b 1 c h w")
-        penalty = self.regulariser(x.flatten(0, 1), repeat(mean_image, "b 1 c h w -> (b k) c h w", k=k))
-        return penalty if m == 0.0 else (1 - m) * penalty + m * self.matched_penalty(x, z)
+        m, v = self.regulariser_match, self.regulariser_views
+        penalty = x.new_zeros(())
+        if m + v < 1.0:
+            mean_image = rearrange(self.decode_mean(z), "b c h w -> b 1 c h w")
+            penalty = (1 - m - v) * self.regulariser(x.flatten(0, 1), repeat(mean_image, "b 1 c h w -> (b k) c h w", k=k))
+        if m:
+            penalty = penalty + m * self.matched_penalty(x, z)
+        if v:
+            views = self.encode_views(x)[1] if views is None else views
+            own = self.generator(repeat(z, "b z -> (b k) z", k=k), rearrange(views, "b k n -> (b k) n"))
+            penalty = penalty + v * self.regulariser(x.flatten(0, 1), own)
+        return penalty
+
+    def encode_views(self, x: torch.Tensor) -> tuple[Posterior, torch.Tensor | None]:
+        """Sets x [B, K, C, H, W] -> (posterior over the set code [B, Z], each element's view [B, K, N] or None).
+
+        The view is the z' that the generator should be given to redraw that very element: a linear
+        head on the element's encoder features, pulled towards N(0, I) by the model's divergence so that
+        the noise z' of a draw lands among the views R trained the generator on (`regulariser_views`).
+        """
+        if self.view_head is None:
+            return self.encode(x), None
+        features = rearrange(self.encoder(rearrange(x, "b k c h w -> (b k) c h w")), "(b k) f -> b k f", k=x.shape[1])
+        return self.head(self.pooler(features)), self.view_head(features)
 
     def matched_penalty(self, x: torch.Tensor, z: torch.Tensor) -> torch.Tensor:
         """R between a set x [B, K, C, H, W] and K draws G(z'|z) of its code, paired by `matching`:

@@ -150,6 +150,58 @@ def test_matched_draws_are_penalised_for_the_views_they_miss_not_for_their_order
     assert float(model.reconstruction_penalty(x, z)) > 0.0
 
 
+def test_inferred_views_let_r_ask_for_each_element_itself():
+    """R on inferred views: zero when G(vᵢ|z) redraws each element exactly; the mean image cannot be,
+    for a set of different views. The view head exists only where R uses it, and trains with the encoder."""
+    from einops import rearrange
+
+    torch.manual_seed(0)
+    model = tiny_model(MODELS.get("set_hbae"), Sizes(), regulariser_views=1.0)
+    x = torch.rand(2, 4, 3, 16, 16) * 2 - 1
+    z = torch.zeros(2, model.z_dim)
+    views = torch.arange(8.0)[:, None].expand(8, model.noise_dim).reshape(2, 4, -1)
+    lookup = rearrange(x, "b k c h w -> (b k) c h w")
+
+    class Lookup(torch.nn.Module):
+        def forward(self, z, noise):  # the element whose view it was given
+            return lookup[noise[:, 0].long()]
+
+    model.generator = Lookup()
+    assert float(model.reconstruction_penalty(x, z, views)) == 0.0
+    model.regulariser_views = 0.0  # all of R on the mean image G(0|z), which is element 0 for every set here
+    assert float(model.reconstruction_penalty(x, z, views)) > 0.0
+    assert tiny_model(MODELS.get("set_hbae"), Sizes()).view_head is None
+    head = {id(p) for p in model.view_head.parameters()}
+    assert head <= {id(p) for p in model.critic_group_parameters()}
+
+
+def test_inferred_views_read_one_view_per_element_pulled_towards_the_prior():
+    torch.manual_seed(0)
+    model = tiny_model(MODELS.get("set_hbae"), Sizes(), regulariser_views=0.5, beta=1.0)
+    x = torch.rand(2, 4, 3, 16, 16) * 2 - 1
+    model.eval()  # spectral norm's power iteration would move the encoder between the two reads
+    posterior, views = model.encode_views(x)
+    model.train()
+    assert views.shape == (2, 4, model.noise_dim)
+    assert torch.allclose(posterior.mean, model.eval().encode(x).mean)
+    model.train()
+    # The critic phase pulls the views towards N(0, I) at the codes' β: a sign slip would make it negative.
+    def view_divergence(beta: float) -> float:
+        model.beta = beta
+        torch.manual_seed(1)
+        return float(model.eval().condition({"x": x}, terms=True)[1]["view_divergence"])
+
+    assert view_divergence(1.0) > 0.0
+    assert view_divergence(3.0) == pytest.approx(3.0 * view_divergence(1.0))
+
+
+def test_regulariser_views_beyond_what_matching_leaves_is_a_clear_error():
+    with pytest.raises(ConfigError, match="regulariser_views must be in"):
+        tiny_model(MODELS.get("set_hbae"), Sizes(), regulariser_match=0.5, regulariser_views=0.75)
+    with pytest.raises(ConfigError, match="set one of them"):
+        tiny_model(MODELS.get("set_hbae"), Sizes(), regulariser_views=0.5, regulariser_noise=1.0)
+
+
 def test_regulariser_match_outside_zero_to_one_is_a_clear_error():
     with pytest.raises(ConfigError, match="regulariser_match"):
         tiny_model(MODELS.get("set_hbae"), Sizes(), regulariser_match=2.0)
