@@ -479,6 +479,33 @@ def targets() -> str:
     return "\n".join(out)
 
 
+#: How experiments/sampling_diagnostics.py drew, in the table's words.
+DRAWING = {"sampled": "as sampled: z' ~ N(0, I), running BN statistics",
+           "batch_bn": "z' ~ N(0, I), each batch's own BN statistics",
+           "noise_free": "z' = 0: the mean image G(0|z)"}
+DIAGNOSED = {"set_hbae": "Set-HBAE, `gin/set_hbae_shapes.gin` as shipped", "hbae": "HBAE, `gin/hbae_shapes.gin` as shipped",
+             "set_vae": "Set-VAE, `gin/set_vae_shapes.gin` as shipped (the control)"}
+
+
+def sampling_diagnostics() -> str:
+    """One checkpoint per recipe drawn three ways (experiments/sampling_diagnostics.py): where is the object lost?"""
+    lines = ["| run | drawn | set-recon elements in class % (÷ real acc.) | recon in class % (÷ real acc.) |",
+             "|---|---|---|---|"]
+    found = {path.stem: json.loads(path.read_text()) for path in sorted((REPO / "results" / "diagnostics").glob("*.json"))}
+    if not found:
+        return "_no records yet_"
+    for name, label in DIAGNOSED.items():
+        modes = found.get(name, {}).get("modes", {})
+        for mode, results in ((m, modes[m]) for m in DRAWING if m in modes):
+            cells = []
+            for m in ("set_recon_agreement", "recon_agreement"):
+                values = results["metrics"].get(m, {}).get("values", {})
+                cells.append(f"{values['agreement']:.1f} ({values['fraction_of_real']:.2f})" if values else "—")
+            lines.append(f"| {label} | {DRAWING[mode]} | " + " | ".join(cells) + " |")
+    commands = sorted({f"`{record['command']}`" for record in found.values()})
+    return "\n".join(lines) + "\n\nCommands: " + "; ".join(commands) + "."
+
+
 DOCS = {
     REPO / "docs" / "results.md": {
         "criteria": criteria, "screen16": lambda: ablation_table("screen16"),
@@ -487,7 +514,7 @@ DOCS = {
         # Full length: the README main job before and after the change the screens picked, and the plain-autoencoder bound.
         "confirm": lambda: generation_table("confirm", also=(by_name("tables").get("set_hbae"),)),
         "generation": lambda: generation_table("generation"), "targets": targets,
-        "semi16": semi_supervised, "semi16_critic": head_or_critic},
+        "semi16": semi_supervised, "semi16_critic": head_or_critic, "diagnostics": sampling_diagnostics},
     REPO / "docs" / "performance.md": performance_tables.TABLES,
     REPO / "docs" / "reliability.md": battery_tables.TABLES,
 }

@@ -1,0 +1,103 @@
+"""Where is the object lost between a set and its reconstructions? The same checkpoint, three ways of drawing.
+
+Evaluates a trained run's category metrics (hbaezoo.eval, the run's own semantic classifier) with its
+generator drawing
+
+  sampled     as `hbaezoo sample` draws: z' ~ N(0, I), batch norm on its running statistics;
+  batch_bn    z' ~ N(0, I), batch norm on each sampling batch's own statistics (as in training):
+              do the running statistics, averaged over training batches of mean images and of
+              draws, put samples where the generator never trained?
+  noise_free  z' = 0, the mean image G(0|z) that R trains on every view: is the object already
+              gone from the code and the generator, or only from the noisy draws?
+
+    python experiments/sampling_diagnostics.py runs/ablation/tables/set_hbae --out results/diagnostics/set_hbae.json
+    python experiments/sampling_diagnostics.py RUN --modes sampled --metrics recon_agreement --out FILE
+
+Writes one JSON: the command, the run, and each mode's `hbaezoo eval` results; experiments/tables.py
+turns the records in results/diagnostics/ into the table in docs/results.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import json
+import shlex
+import sys
+import tempfile
+from pathlib import Path
+
+import torch
+
+REPO = Path(__file__).resolve().parents[1]
+MODES = ("sampled", "batch_bn", "noise_free")
+METRICS = "set_recon_agreement,recon_agreement"
+
+
+def drawing(mode: str):
+    """What `mode` changes in a loaded model, applied as it is loaded."""
+
+    def change(model) -> None:
+        if mode == "batch_bn":
+            for module in model.generator.modules():
+                if isinstance(module, torch.nn.modules.batchnorm._BatchNorm):
+                    module.train()
+                    module.momentum = 0.0  # batch statistics, running ones left as they are
+        elif mode == "noise_free":
+            if not getattr(model, "noise_dim", 0):
+                raise SystemExit(f"--modes noise_free: {model.display_name} draws no noise z'; leave that mode out.")
+            generate = model.generate
+            model.generate = lambda z, k=1, noise_scale=1.0: generate(z, k, noise_scale=0.0)
+
+    return change
+
+
+@contextlib.contextmanager
+def loaded_as(mode: str):
+    """hbaezoo's run loader, with `mode` applied to the model it returns."""
+    from hbaezoo.rundir import loading
+
+    original, change = loading.load, drawing(mode)
+
+    def load(*args, **kwargs):
+        run = original(*args, **kwargs)
+        change(run.model)
+        return run
+
+    loading.load = load
+    try:
+        yield
+    finally:
+        loading.load = original
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("run_dir")
+    ap.add_argument("--out", required=True)
+    ap.add_argument("--modes", nargs="+", choices=MODES, default=list(MODES))
+    ap.add_argument("--metrics", default=METRICS)
+    ap.add_argument("--n", type=int, default=500)
+    args = ap.parse_args(argv)
+    from hbaezoo.eval.runner import evaluate
+
+    record = {"command": shlex.join(["python", "experiments/sampling_diagnostics.py", *(argv or sys.argv[1:])]),
+              "run_dir": args.run_dir, "modes": {}}
+    with tempfile.TemporaryDirectory() as tmp:
+        for mode in args.modes:
+            with loaded_as(mode):
+                results = evaluate(args.run_dir, metrics=args.metrics, n=args.n, progress=False,
+                                   out=Path(tmp) / f"{mode}.json")
+            results.pop("path", None)
+            record["modes"][mode] = results
+            print(mode, {name: entry.get("values", {}).get("agreement") for name, entry in results["metrics"].items()},
+                  flush=True)
+    out = Path(args.out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(record, indent=1, sort_keys=True))
+    print(f"wrote {out}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
