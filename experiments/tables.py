@@ -23,7 +23,7 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "experiments"))
 import battery_tables  # noqa: E402
 import performance_tables  # noqa: E402
-from ablation import LABEL_FRACTIONS, LABELLED, PAPER, SCREEN  # noqa: E402  (the bindings a row is read against)
+from ablation import GEN_STEPS, LABEL_FRACTIONS, LABELLED, PAPER, SCREEN  # noqa: E402  (the bindings a row is read against)
 
 SIZES = (64, 128, 256, 512, 1024, 2048)
 
@@ -157,7 +157,10 @@ def generation_table(table: str, also: tuple[dict, ...] = ()) -> str:
         div, fid = metric(r, "set_diversity"), metric(r, "fid_gen")
         last = f"step{int(ch['steps'])}" if ch else ""
         lines.append("| " + " | ".join([
-            f"**{r['name'].split('/')[-1]}**<br>{shipped_changes(r)}" + (f"<br>_{r['note']}_" if "note" in r else ""),
+            f"**{r['name'].split('/')[-1]}**<br>{shipped_changes(r)}"
+            # A screen of another length than the round's says so (the full-length tables name no steps).
+            + (f"<br>`--steps {r['steps']}`" if table == "gen16" and r.get("steps") not in (None, GEN_STEPS) else "")
+            + (f"<br>_{r['note']}_" if "note" in r else ""),
             f"{fmt(gap.get('gap'))} / {fmt(gap.get('normal/gap'), 0)}" if gap else "—",
             f"{fmt(coh.get('coherent'))} ({fmt(coh.get('real/coherent'))})" if coh else "—",
             f"{fmt(coh.get('mean_top_probability'), 2)} ({fmt(coh.get('real/mean_top_probability'), 2)})" if coh else "—",
