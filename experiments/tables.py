@@ -483,9 +483,9 @@ def targets() -> str:
 
 
 #: How experiments/sampling_diagnostics.py drew, in the table's words.
-DRAWING = {"sampled": "as sampled: z' ~ N(0, I), running BN statistics",
-           "batch_bn": "z' ~ N(0, I), each batch's own BN statistics",
-           "noise_free": "z' = 0: the mean image G(0|z)"}
+DRAWING = {"sampled": "as sampled (batch norm on its running statistics)",
+           "batch_bn": "as sampled, batch norm on each batch's own statistics",
+           "noise_free": "noise-free: z' = 0, the mean image G(0|z)"}
 DIAGNOSED = {"set_hbae": "Set-HBAE, `gin/set_hbae_shapes.gin` as shipped", "hbae": "HBAE, `gin/hbae_shapes.gin` as shipped",
              "set_vae": "Set-VAE, `gin/set_vae_shapes.gin` as shipped (the control)"}
 
