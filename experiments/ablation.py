@@ -182,6 +182,8 @@ VARIANTS["confirm/wae"] = ("gin/wae_shapes.gin", [], None)
 VARIANTS["confirm/set_hbae_z64"] = ("gin/set_hbae_shapes.gin", ["models.set_hbae.z_dim = 64"], None)
 # What the README job's budget costs (the fourth round's 16-px `…_long`, at 32 px): the shipped recipe at twice its steps.
 VARIANTS["confirm/set_hbae_steps3000"] = ("gin/set_hbae_shapes.gin", [], 3000)
+# How far two seeds of the README job lie apart at full length, to read the rows above by.
+VARIANTS["confirm/set_hbae_seed1"] = ("gin/set_hbae_shapes.gin", ["Trainer.seed = 1"], None)
 # The single-image HBAE: a set of one has one view, so matched draws reduce to R on one stochastic draw.
 HBAE_GENERATION = {
     "hbae_shipped": [],
@@ -254,6 +256,7 @@ SEMI_EVAL = [f"metrics.probe.sizes = {SEMI_SIZES}", "metrics.probe.seeds = 3", "
              "metrics.probe_supervised.seeds = 3"]
 TABLE_RUNS["confirm/set_hbae_z64"] = ("gin/set_hbae_shapes.gin",) + TABLE_RUNS["tables/set_hbae"][1:]
 TABLE_RUNS["confirm/set_hbae_steps3000"] = ("gin/set_hbae_shapes.gin",) + TABLE_RUNS["tables/set_hbae"][1:]
+TABLE_RUNS["confirm/set_hbae_seed1"] = ("gin/set_hbae_shapes.gin",) + TABLE_RUNS["tables/set_hbae"][1:]
 TABLE_RUNS.update({name: (recipe, "probe,fid_gen,set_coherence", SEMI_EVAL) for name, (recipe, _) in SEMI.items()})
 # The head-or-critic screens skip FID gen (~2 min of Inception each on the shared CPU): the codes are their question,
 # and set_coherence still says what the labels do to generated sets.
