@@ -158,8 +158,9 @@ def generation_table(table: str, also: tuple[dict, ...] = ()) -> str:
         last = f"step{int(ch['steps'])}" if ch else ""
         lines.append("| " + " | ".join([
             f"**{r['name'].split('/')[-1]}**<br>{shipped_changes(r)}"
-            # A screen of another length than the round's says so (the full-length tables name no steps).
-            + (f"<br>`--steps {r['steps']}`" if table == "gen16" and r.get("steps") not in (None, GEN_STEPS) else "")
+            # A run of another length than its table's (the screens' GEN_STEPS, the recipe's own) says so.
+            + (f"<br>`--steps {r['steps']}`" if r.get("steps") not in (None, GEN_STEPS if table == "gen16" else None)
+               else "")
             + (f"<br>_{r['note']}_" if "note" in r else ""),
             f"{fmt(gap.get('gap'))} / {fmt(gap.get('normal/gap'), 0)}" if gap else "—",
             f"{fmt(coh.get('coherent'))} ({fmt(coh.get('real/coherent'))})" if coh else "—",
