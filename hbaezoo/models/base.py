@@ -172,10 +172,12 @@ class Encodes:
 
     def encode(self, x: torch.Tensor) -> Posterior:
         """Images [B, C, H, W] or sets [B, K, C, H, W] -> posterior over the (set) code [B, Z]."""
+        return self.head(self.pooler(self.element_features(x)))
+
+    def element_features(self, x: torch.Tensor) -> torch.Tensor:
+        """Images [B, C, H, W] or sets [B, K, C, H, W] -> each element's encoder features [B, K, F]."""
         x = as_set(x)
-        features = self.encoder(rearrange(x, "b k c h w -> (b k) c h w"))
-        pooled = self.pooler(rearrange(features, "(b k) f -> b k f", b=x.shape[0]))
-        return self.head(pooled)
+        return rearrange(self.encoder(rearrange(x, "b k c h w -> (b k) c h w")), "(b k) f -> b k f", b=x.shape[0])
 
     def encoder_parameters(self) -> list[nn.Parameter]:
         return [*self.encoder.parameters(), *self.pooler.parameters(), *self.head.parameters()]

@@ -34,7 +34,7 @@ from hbaezoo.components.classifiers import cross_entropy_on_labelled
 from hbaezoo.components.posterior import Posterior
 from hbaezoo.models.base import Batch, Encodes, as_set, build
 from hbaezoo.models.semi_supervised import ObservedLabels
-from hbaezoo.registry import MODELS
+from hbaezoo.registry import DIVERGENCES, MODELS
 
 REGULARISED_PARTS = ("encoder", "generator")
 #: How `matched_penalty` pairs a set's elements with its draws: nearest both ways, or one to one.
@@ -115,6 +115,10 @@ class HBAE(ObservedLabels, Encodes, ConditionalAdversarial):
             raise ConfigError(f"{type(self).__name__}.regulariser_views must be in [0, 1 − regulariser_match] (the "
                               f"share of R on reconstructions from inferred views; with regulariser_match = "
                               f"{regulariser_match!r} at most {1.0 - regulariser_match!r}), got {regulariser_views!r}.")
+        if regulariser_views and (regulariser is None or not self.regulariser_trains.get("encoder")):
+            raise ConfigError(f"{type(self).__name__}.regulariser_views = {regulariser_views!r}: the views are read "
+                              f"by a head that only R trains, through the encoder; give the model a regulariser and "
+                              f"keep 'encoder' in regulariser_trains, or set regulariser_views = 0.")
         if (regulariser_match or regulariser_views) and regulariser_noise:
             raise ConfigError(f"{type(self).__name__}: regulariser_noise and regulariser_match / regulariser_views all "
                               f"say which draws R compares; set one of them (the others to 0).")
@@ -126,8 +130,11 @@ class HBAE(ObservedLabels, Encodes, ConditionalAdversarial):
                                   f"got {value!r}.")
         self.regulariser_match = regulariser_match
         self.regulariser_views = regulariser_views
-        # Each element's own z' (its view), read from its encoder features: built only when R uses it.
+        # Each element's own z' (its view), read from its encoder features, and the pull of the views towards
+        # N(0, I), where draws take their z': built only when R uses them. MMD whatever the codes' divergence is,
+        # since a view is a point, not a Gaussian that KL could read.
         self.view_head = nn.Linear(self.encoder.feature_dim, noise_dim) if regulariser_views else None
+        self.view_prior = DIVERGENCES.get("mmd")() if regulariser_views else None
         if matching not in MATCHINGS:
             raise ConfigError(f"{type(self).__name__}.matching must be one of {MATCHINGS}, got {matching!r}.")
         self.matching = matching
@@ -158,7 +165,7 @@ class HBAE(ObservedLabels, Encodes, ConditionalAdversarial):
         z = posterior.sample()
         out = {"divergence": self.beta * self.divergence(posterior)}
         if views is not None:
-            out["view_divergence"] = self.beta * self.divergence(Posterior(views.flatten(0, 1)))
+            out["view_divergence"] = self.view_divergence(views)
         if self.regulariser is not None and self.regulariser_trains.get("encoder"):
             # Only the critic group (encoder, discriminator) steps here, so R moves the encoder.
             out["regulariser"] = self.regulariser_trains["encoder"] * self.reconstruction_penalty(x, z, views)
@@ -173,6 +180,7 @@ class HBAE(ObservedLabels, Encodes, ConditionalAdversarial):
         objective the wrong way wherever that term leads (see tests/components/test_losses.py).
 
         critic_objective  = critic loss of D(x|z) vs D(G(z'|z)|z) + β·D(q(z) ‖ p(z)) + s_E·R(x, z)
+                            (+ β·MMD(views ‖ N(0, I)) with `regulariser_views`)
                             (+ γ·cross-entropy of the classifier on the labelled codes, semi-supervised)
         generator_objective = a·generator loss of D(G(z'|z)|z) + s_G·R(x, z) + c·‖E(G(z'|z)) − z‖² + w·sameness(z)
                               (a = adversarial_weight)
@@ -192,7 +200,7 @@ class HBAE(ObservedLabels, Encodes, ConditionalAdversarial):
             z = posterior.sample()
             terms = self.beta * self.divergence(posterior)
             if views is not None:
-                terms = terms + self.beta * self.divergence(Posterior(views.flatten(0, 1)))
+                terms = terms + self.view_divergence(views)
             if self.regulariser is not None and self.regulariser_trains.get("encoder"):
                 terms = terms + self.regulariser_trains["encoder"] * self.reconstruction_penalty(x, z, views)
             if self.classifier is not None:
@@ -249,8 +257,12 @@ class HBAE(ObservedLabels, Encodes, ConditionalAdversarial):
         """
         if self.view_head is None:
             return self.encode(x), None
-        features = rearrange(self.encoder(rearrange(x, "b k c h w -> (b k) c h w")), "(b k) f -> b k f", k=x.shape[1])
+        features = self.element_features(x)
         return self.head(self.pooler(features)), self.view_head(features)
+
+    def view_divergence(self, views: torch.Tensor) -> torch.Tensor:
+        """β·MMD² between the views [B, K, N] and N(0, I): where the draws' z' come from."""
+        return self.beta * self.view_prior(Posterior(views.flatten(0, 1)))
 
     def matched_penalty(self, x: torch.Tensor, z: torch.Tensor) -> torch.Tensor:
         """R between a set x [B, K, C, H, W] and K draws G(z'|z) of its code, paired by `matching`:

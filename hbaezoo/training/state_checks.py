@@ -93,6 +93,19 @@ def check_tensor(value: Any, where: Path, field: str, *, dtype=None, shape=None,
     return value
 
 
+def kept_entries(optimizer: torch.optim.Optimizer) -> set[str] | None:
+    """The entries `optimizer`'s kind keeps for each parameter, read off a twin stepped once on a one-number
+    parameter (None where such a twin cannot be built or stepped: then the loaded state's first entry decides)."""
+    probe = torch.zeros(1, requires_grad=True)
+    try:
+        twin = type(optimizer)([probe], **optimizer.defaults)
+        probe.grad = torch.zeros(1)
+        twin.step()
+    except Exception:  # noqa: BLE001 (an optimizer kind this check does not know how to probe)
+        return None
+    return {str(key) for key in twin.state[probe]}
+
+
 def check_optimizer(optimizer: torch.optim.Optimizer, loaded: Any, where: Path, field: str) -> None:
     """An optimizer state dict fits `optimizer`: its groups, and per-parameter tensors of each parameter's shape."""
     template = optimizer.state_dict()
@@ -110,19 +123,20 @@ def check_optimizer(optimizer: torch.optim.Optimizer, loaded: Any, where: Path, 
     params = [p for group in optimizer.param_groups for p in group["params"]]
     if not isinstance(loaded["state"], dict):
         raise fail(where, f"{field}.state", f"must be an object, got {_kind(loaded['state'])}")
-    # One optimizer keeps the same entries for every parameter (Adam: step, exp_avg, exp_avg_sq); an entry renamed or
+    # An optimizer keeps the same entries for every parameter (Adam: step, exp_avg, exp_avg_sq); an entry renamed or
     # missing would reach torch as a bare KeyError at the first step.
-    keys = next((set(s) for s in template["state"].values()), None)
+    keys, source = kept_entries(optimizer), f"the {type(optimizer).__name__} optimizer keeps"
     for index, per_param in loaded["state"].items():
         name = f"{field}.state.{index}"
         if type(index) is not int or not 0 <= index < len(params):
             raise fail(where, name, f"names parameter {index!r}, but the group has {len(params)} parameters")
         if not isinstance(per_param, dict):
             raise fail(where, name, f"must be an object, got {_kind(per_param)}")
-        keys = set(per_param) if keys is None else keys
+        if keys is None:
+            keys, source = set(per_param), f"parameter {index} holds"
         if set(per_param) != keys:
-            raise fail(where, name, f"holds entries {sorted(map(str, per_param))}, but the optimizer's other "
-                                    f"parameters hold {sorted(map(str, keys))}")
+            raise fail(where, name, f"holds entries {sorted(map(str, per_param))}, but {source} "
+                                    f"{sorted(map(str, keys))}")
         for key, value in per_param.items():
             if isinstance(value, torch.Tensor):
                 check_tensor(value, where, f"{name}.{key}", floating=True)

@@ -72,8 +72,8 @@ LEADING_TERMS = {
     "mode seeking": ("generator", dict(mode_seeking=1e3, regulariser_trains=())),
     "encoder R on inferred views": ("critic", dict(regulariser_weight=1e4, regulariser_trains=("encoder",),
                                                    regulariser_views=1.0)),
-    "generator R on inferred views": ("generator", dict(regulariser_weight=1e3, regulariser_trains=("generator",),
-                                                        regulariser_views=1.0)),
+    "generator R on inferred views": ("generator", dict(regulariser_weight=1e3, regulariser_views=1.0,
+                                                        regulariser_trains={"encoder": 1e-3, "generator": 1.0})),
     "generator R on assigned draws": ("generator", dict(regulariser_weight=1e3, regulariser_trains=("generator",),
                                                         regulariser_match=1.0, matching="assignment")),
 }

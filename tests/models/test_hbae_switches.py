@@ -195,7 +195,18 @@ def test_inferred_views_read_one_view_per_element_pulled_towards_the_prior():
     assert view_divergence(3.0) == pytest.approx(3.0 * view_divergence(1.0))
 
 
+def test_inferred_views_are_pulled_by_mmd_whatever_divergence_the_codes_have():
+    from hbaezoo.registry import DIVERGENCES
+
+    torch.manual_seed(0)  # tiny models have a Gaussian head, so KL can read their codes
+    model = tiny_model(MODELS.get("set_hbae"), Sizes(), regulariser_views=0.5, divergence=DIVERGENCES.get("kl")())
+    _, terms = model.condition({"x": torch.rand(2, 4, 3, 16, 16) * 2 - 1}, terms=True)
+    assert torch.isfinite(terms["view_divergence"]) and torch.isfinite(terms["divergence"])
+
+
 def test_regulariser_views_beyond_what_matching_leaves_is_a_clear_error():
+    with pytest.raises(ConfigError, match="only R trains, through the encoder"):
+        tiny_model(MODELS.get("set_hbae"), Sizes(), regulariser_views=0.5, regulariser_trains=("generator",))
     with pytest.raises(ConfigError, match="regulariser_views must be in"):
         tiny_model(MODELS.get("set_hbae"), Sizes(), regulariser_match=0.5, regulariser_views=0.75)
     with pytest.raises(ConfigError, match="set one of them"):
