@@ -156,7 +156,8 @@ def test_inferred_views_let_r_ask_for_each_element_itself():
     from einops import rearrange
 
     torch.manual_seed(0)
-    model = tiny_model(MODELS.get("set_hbae"), Sizes(), regulariser_views=1.0)
+    # regulariser_match named: a recipe parsed earlier in the same process would lend its 0.5 through gin.
+    model = tiny_model(MODELS.get("set_hbae"), Sizes(), regulariser_views=1.0, regulariser_match=0.0)
     x = torch.rand(2, 4, 3, 16, 16) * 2 - 1
     z = torch.zeros(2, model.z_dim)
     views = torch.arange(8.0)[:, None].expand(8, model.noise_dim).reshape(2, 4, -1)
