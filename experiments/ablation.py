@@ -151,7 +151,7 @@ GENERATION = {
     "gmm_match05_nocritic_ema99": GMM + match(0.5) + NO_CRITIC + ["Trainer.ema_decay = 0.99"],
     "gmm_match05_nocritic_lrdecay": GMM + match(0.5) + NO_CRITIC + ["Trainer.schedule = @schedules.linear_decay"],
     # Each element redrawn from its own view: a linear head reads z' from the element's encoder features (pulled
-    # towards N(0, I) by the model's MMD), and a share of R compares the element with G(view|z), instead of with the
+    # towards N(0, I) by an MMD), and a share of R compares the element with G(view|z), instead of with the
     # blurred mean image G(0|z) of all its set's views.
     "gmm_match05_nocritic_views05": GMM + match(0.5) + NO_CRITIC + [M + "regulariser_views = 0.5"],
     "gmm_match05_nocritic_views025": GMM + match(0.5) + NO_CRITIC + [M + "regulariser_views = 0.25"],

@@ -252,8 +252,8 @@ class HBAE(ObservedLabels, Encodes, ConditionalAdversarial):
         """Sets x [B, K, C, H, W] -> (posterior over the set code [B, Z], each element's view [B, K, N] or None).
 
         The view is the z' that the generator should be given to redraw that very element: a linear
-        head on the element's encoder features, pulled towards N(0, I) by the model's divergence so that
-        the noise z' of a draw lands among the views R trained the generator on (`regulariser_views`).
+        head on the element's encoder features, pulled towards N(0, I) by an MMD (`view_divergence`) so
+        that the noise z' of a draw lands among the views R trained the generator on (`regulariser_views`).
         """
         if self.view_head is None:
             return self.encode(x), None
