@@ -14,11 +14,11 @@ import base64
 import html
 import io
 import json
-import math
 from collections import defaultdict
 from pathlib import Path
 
 from hbaezoo.errors import CheckpointError
+from hbaezoo.eval.values import as_dict, finite_number
 from hbaezoo.paths import check_default_output, check_output_file
 from hbaezoo.rundir.layout import RunDir
 
@@ -26,10 +26,6 @@ from hbaezoo.rundir.layout import RunDir
 def esc(value) -> str:
     """Any value as HTML text."""
     return html.escape(str(value))
-
-
-def _number(value) -> bool:
-    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
 
 
 def _img(png: bytes, alt: str) -> str:
@@ -41,7 +37,7 @@ PLOTTABLE = 1e300
 
 
 def _plottable(value) -> bool:
-    return _number(value) and abs(value) <= PLOTTABLE
+    return finite_number(value) and abs(value) <= PLOTTABLE
 
 
 def loss_curves(rows: list[dict]) -> tuple[bytes | None, int]:
@@ -51,7 +47,7 @@ def loss_curves(rows: list[dict]) -> tuple[bytes | None, int]:
     left_out = 0
     for row in rows:
         for key, value in row.items():
-            if key in ("step", "time") or not _number(value) or key.endswith("/lr"):
+            if key in ("step", "time") or not finite_number(value) or key.endswith("/lr"):
                 continue
             if not (_plottable(value) and _plottable(row["step"])):
                 left_out += 1
@@ -83,28 +79,24 @@ def loss_curves(rows: list[dict]) -> tuple[bytes | None, int]:
     return buf.getvalue(), left_out
 
 
-def _dict(value) -> dict:
-    return value if isinstance(value, dict) else {}
-
-
 def eval_table(results: dict) -> str:
-    results = _dict(results)
-    ex = _dict(results.get("extractor"))
+    results = as_dict(results)
+    ex = as_dict(results.get("extractor"))
     head = (f"<p>{esc(results.get('model', ''))} at step {esc(results.get('checkpoint_step'))}; extractor "
             f"<b>{esc(ex.get('name'))}</b> (resize {esc(ex.get('resize', 'n/a'))}; "
             f"weights {esc(ex.get('weights', 'not loaded'))}); n {esc(results.get('n'))}, seed "
             f"{esc(results.get('seed'))}, written {esc(results.get('created', ''))}.</p>")
     rows = []
-    for name, entry in _dict(results.get("metrics")).items():
-        entry = _dict(entry)
+    for name, entry in as_dict(results.get("metrics")).items():
+        entry = as_dict(entry)
         if entry.get("status") != "ok":
             rows.append(f"<tr><td>{esc(name)}</td><td></td><td>n/a ({esc(entry.get('reason', ''))})</td></tr>")
             continue
-        for i, (key, value) in enumerate(_dict(entry.get("values")).items()):
-            shown = f"{value:.4g}" if _number(value) else esc(value)
+        for i, (key, value) in enumerate(as_dict(entry.get("values")).items()):
+            shown = f"{value:.4g}" if finite_number(value) else esc(value)
             rows.append(f"<tr><td>{esc(name) if i == 0 else ''}</td><td>{esc(key)}</td>"
                         f"<td class=num>{shown}</td></tr>")
-    info = "".join(f"<li>{esc(k)}: {esc(v)}</li>" for k, v in _dict(results.get("info")).items())
+    info = "".join(f"<li>{esc(k)}: {esc(v)}</li>" for k, v in as_dict(results.get("info")).items())
     return (head + "<table><tr><th>metric</th><th>quantity</th><th>value</th></tr>" + "".join(rows) + "</table>"
             + (f"<ul>{info}</ul>" if info else ""))
 

@@ -22,6 +22,7 @@ from hbaezoo.console import err_console
 from hbaezoo.errors import CapabilityError, CheckpointError, ConfigError, message
 from hbaezoo.eval import extractors as ext
 from hbaezoo.eval.context import EvalContext
+from hbaezoo.eval.values import as_dict, finite_number
 from hbaezoo.files import write_text_atomic
 from hbaezoo.paths import check_default_output, check_output_file
 from hbaezoo.progress import clock, live, say
@@ -81,23 +82,15 @@ def _write(path: Path, results: dict) -> None:
 SAME_EVALUATION = ("run_dir", "checkpoint_step", "model", "seed", "n", "set_size", "bindings", "use_ema")
 
 
-def _dict(value) -> dict:
-    return value if isinstance(value, dict) else {}
-
-
 def _well_formed(entry) -> bool:
     """A metric entry as `run_metric` writes it: ok with finite numbers, or n/a with a reason."""
-    if not isinstance(entry, dict) or not _number(entry.get("seconds", 0)):
+    if not isinstance(entry, dict) or not finite_number(entry.get("seconds", 0)):
         return False
     if entry.get("status") == "n/a":
         return isinstance(entry.get("reason", ""), str)
     values = entry.get("values")
     return (entry.get("status") == "ok" and isinstance(values, dict)
-            and all(isinstance(k, str) and _number(v) for k, v in values.items()))
-
-
-def _number(value) -> bool:
-    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+            and all(isinstance(k, str) and finite_number(v) for k, v in values.items()))
 
 
 def _carry_over(path: Path, results: dict) -> None:
@@ -116,10 +109,10 @@ def _carry_over(path: Path, results: dict) -> None:
     except (CheckpointError, OSError, ValueError, AttributeError):  # unreadable, not a regular file, or not JSON
         earlier, same = None, False
     if same:
-        kept_metrics = {k: v for k, v in _dict(earlier.get("metrics")).items() if _well_formed(v)}
+        kept_metrics = {k: v for k, v in as_dict(earlier.get("metrics")).items() if _well_formed(v)}
         results["metrics"].update(kept_metrics)
-        results["info"].update({k: v for k, v in _dict(earlier.get("info")).items() if k not in results["info"]})
-        if len(kept_metrics) < len(_dict(earlier.get("metrics"))):
+        results["info"].update({k: v for k, v in as_dict(earlier.get("info")).items() if k not in results["info"]})
+        if len(kept_metrics) < len(as_dict(earlier.get("metrics"))):
             err_console.print(f"[yellow]note[/] {escape(str(path))} held metric entries that are not what hbaezoo eval "
                               f"writes (a value that is not a number, ...); they were dropped", highlight=False)
         return
