@@ -56,11 +56,13 @@ def seed_int(value: str) -> int:
         n = int(value)
     except ValueError:
         raise argparse.ArgumentTypeError(f"expected a whole number, got {value!r}") from None
-    from hbaezoo.seeds import MAX_SEED
+    from hbaezoo.errors import ConfigError
+    from hbaezoo.seeds import check_seed
 
-    if not 0 <= n <= MAX_SEED:
-        raise argparse.ArgumentTypeError(f"a seed is a whole number from 0 to {MAX_SEED} (2**32 - 1), got {value}")
-    return n
+    try:
+        return check_seed(n, "a seed")
+    except ConfigError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
 
 
 def registered(kind: str, what: str, *, dashes: bool = False):

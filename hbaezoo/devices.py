@@ -10,10 +10,14 @@ from hbaezoo.errors import ConfigError
 KNOWN = "'auto', 'cpu', 'cuda' or 'cuda:N'"
 
 
+def _not_a_device(device) -> ConfigError:
+    return ConfigError(f"Trainer.device (or --device) = {device!r} is not a device name; use {KNOWN}.")
+
+
 def resolve_device(device: str) -> torch.device:
     """'auto' -> CUDA if available, else CPU; a CUDA device where there is none -> ConfigError."""
     if not isinstance(device, str):
-        raise ConfigError(f"Trainer.device (or --device) = {device!r} is not a device name; use {KNOWN}.")
+        raise _not_a_device(device)
     if device == "auto":
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
     if device.startswith("cuda") and not torch.cuda.is_available():
@@ -21,7 +25,7 @@ def resolve_device(device: str) -> torch.device:
     try:
         resolved = torch.device(device)
     except (RuntimeError, ValueError):
-        raise ConfigError(f"Trainer.device (or --device) = {device!r} is not a device name; use {KNOWN}.") from None
+        raise _not_a_device(device) from None
     if resolved.type not in ("cpu", "cuda"):
         # mps, xla, ...: torch knows the name, but hbaezoo's trainer and sampling are tested on CPU and CUDA only.
         raise ConfigError(f"Trainer.device (or --device) = {device!r}: hbaezoo runs on {KNOWN}.")
