@@ -118,7 +118,7 @@ def ablation_table(table: str) -> str:
             f"{fmt(probe_cell(r, 'probe_random', 'image', 256))} / {fmt(probe_cell(r, 'probe_random', 'image', 2048))}",
             f"{fmt(probe_cell(r, 'probe', 'set', 256))} / {fmt(probe_cell(r, 'probe', 'set', 512))}",
             f"{fmt(probe_cell(r, 'probe_random', 'set', 256))} / {fmt(probe_cell(r, 'probe_random', 'set', 512))}",
-            f"{fmt(ra.get('agreement'))} ({fmt(ra.get('fraction_of_real'), 2)})" if ra else "—",
+            in_class(ra),
             fmt(div.get("lpips"), 3) if div else "—",
             independent(r),
             fmt(fid),
@@ -136,6 +136,11 @@ def shipped_changes(record: dict) -> str:
     extra = [b for b in record["bindings"] if b not in SCREEN]
     size = " at 16 px" if any(b in SCREEN for b in record["bindings"]) else ""
     return "<br>".join(f"`{b}`" for b in extra) or f"`{record['recipe']}` as shipped{size}"
+
+
+def in_class(values: dict) -> str:
+    """A category metric's agreement % and, in brackets, its fraction of the classifier's real accuracy; — if absent."""
+    return f"{fmt(values.get('agreement'))} ({fmt(values.get('fraction_of_real'), 2)})" if values else "—"
 
 
 def generation_table(table: str, also: tuple[dict, ...] = ()) -> str:
@@ -166,10 +171,10 @@ def generation_table(table: str, also: tuple[dict, ...] = ()) -> str:
             f"{fmt(coh.get('coherent'))} ({fmt(coh.get('real/coherent'))})" if coh else "—",
             f"{fmt(coh.get('mean_top_probability'), 2)} ({fmt(coh.get('real/mean_top_probability'), 2)})" if coh else "—",
             f"{fmt(coh.get('majority_classes'), 0)} of {fmt(coh.get('real/majority_classes'), 0)}" if coh else "—",
-            f"{fmt(sr.get('agreement'))} ({fmt(sr.get('fraction_of_real'), 2)})" if sr else "—",
-            f"{fmt(ra.get('agreement'))} ({fmt(ra.get('fraction_of_real'), 2)})" if ra else "—",
+            in_class(sr),
+            in_class(ra),
             f"{fmt(ch.get('step1/agreement'))} → {fmt(ch.get(f'{last}/agreement'))}" if ch else "—",
-            f"{fmt(sc.get('agreement'))} ({fmt(sc.get('fraction_of_real'), 2)})" if sc else "—",
+            in_class(sc),
             fmt(div.get("lpips/ratio"), 2) if div else "—",
             f"{fmt(fid.get('fid'))} ({fmt(fid.get('real_floor'))})" if fid else "—",
             (f"{fmt(probe_cell(r, 'probe', 'image', 256))} / {fmt(probe_cell(r, 'probe', 'image', 2048))} vs "
@@ -212,7 +217,7 @@ def table1() -> str:
             fmt(kid.get("kid"), 3) if kid else "—",
             f"{fmt(pr.get('precision'), 2)} / {fmt(pr.get('recall'), 2)}" if pr else "—",
             fmt(mse.get("feature"), 3), fmt(mse.get("pixel"), 4),
-            f"{fmt(ra.get('agreement'))} ({fmt(ra.get('fraction_of_real'), 2)})" if ra else "—",
+            in_class(ra),
             f"{fmt(div.get('lpips'), 3)} ({fmt(div.get('lpips_random_pair'), 3)})" if div else "—",
             fmt(ch.get(f"{last}/agreement")) if ch else "—",
             fmt(ch.get(f"{last}/fid")) if ch else "—",
@@ -501,10 +506,8 @@ def sampling_diagnostics() -> str:
     for name, label in DIAGNOSED.items():
         modes = found.get(name, {}).get("modes", {})
         for mode, results in ((m, modes[m]) for m in DRAWING if m in modes):
-            cells = []
-            for m in ("set_recon_agreement", "recon_agreement"):
-                values = results["metrics"].get(m, {}).get("values", {})
-                cells.append(f"{values['agreement']:.1f} ({values['fraction_of_real']:.2f})" if values else "—")
+            cells = [in_class(results["metrics"].get(m, {}).get("values", {}))
+                     for m in ("set_recon_agreement", "recon_agreement")]
             lines.append(f"| {label} | {DRAWING[mode]} | " + " | ".join(cells) + " |")
     commands = sorted({f"`{record['command']}`" for record in found.values()})
     return "\n".join(lines) + "\n\nCommands: " + "; ".join(commands) + "."
