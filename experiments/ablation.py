@@ -160,6 +160,15 @@ GENERATION = {
                                                                  "generator/optimizers.adam.lr = 4e-4"],
     # The shipped screen again with another seed: how far two runs of one recipe lie apart, to read the others by.
     "gmm_match05_nocritic_seed1": GMM + match(0.5) + NO_CRITIC + ["Trainer.seed = 1"],
+    # Fifth round, around gmm_match05_nocritic: what the set code can hold (an element-wise max over the views,
+    # PointNet's pooling, in place of the mean) ...
+    "gmm_match05_nocritic_maxpool": GMM + match(0.5) + NO_CRITIC + [M + "pooler = @poolers.max"],
+    # ... and what the generator is asked for beyond pixels: a set's draws matched to its views in the critic's
+    # features (per-set feature matching). On the shipped checkpoints that gap is as large between a set and its
+    # own draws as between two different objects' sets (~0.1), where R is ~10: weights 10 and 100 put it at the
+    # adversarial term's and at R's size.
+    "gmm_match05_nocritic_fm10": GMM + match(0.5) + NO_CRITIC + [M + "feature_matching = 10.0"],
+    "gmm_match05_nocritic_fm100": GMM + match(0.5) + NO_CRITIC + [M + "feature_matching = 100.0"],
     "gmm_match05_l2sum": GMM + match(0.5) + [M + "regulariser = @regularisers.l2()", "regularisers.l2.weight = 50.0",
                                              "regularisers.l2.reduction = 'sum'"],
 }

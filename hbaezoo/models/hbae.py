@@ -10,9 +10,11 @@ which adversarial gradients reach the encoder in the critic phase — through th
 fakes (`encoder_through_generator`) and through the critic's projection
 (`encoder_through_critic`); Eq. 7 read literally says both — and which parts the
 reconstruction regulariser trains (`regulariser_trains`; the paper says the encoder).
-Two optional generator-phase terms are measured there too: R on noisy draws
-(`regulariser_noise`), code consistency ‖E(G(z'|z)) − z‖² (`code_consistency`) and mode
-seeking (`mode_seeking`: two draws of one code should differ as much as their z' do).
+Optional generator-phase terms are measured there too: R on noisy draws
+(`regulariser_noise`), code consistency ‖E(G(z'|z)) − z‖² (`code_consistency`), mode
+seeking (`mode_seeking`: two draws of one code should differ as much as their z' do) and
+feature matching (`feature_matching`: a set's draws should look, to the critic's trunk, as
+its real elements do on average).
 How loud the critic is for the generator beside R is `adversarial_weight` (1: Eq. 7 as written).
 R may also compare each element with its redraw from its own inferred view, G(vᵢ|z) (`regulariser_views`).
 With a `classifier` (models/semi_supervised.py) it is the semi-supervised HBAE of §3: the
@@ -25,7 +27,7 @@ from __future__ import annotations
 import gin
 import numpy as np
 import torch
-from einops import rearrange, repeat
+from einops import rearrange, reduce, repeat
 from torch import nn
 
 from hbaezoo.errors import ConfigError
@@ -79,6 +81,7 @@ class HBAE(ObservedLabels, Encodes, ConditionalAdversarial):
         regulariser_trains: tuple[str, ...] | dict[str, float] = ("encoder",),
         code_consistency: float = 0.0,
         mode_seeking: float = 0.0,
+        feature_matching: float = 0.0,
         regulariser_noise: float = 0.0,
         regulariser_match: float = 0.0,
         regulariser_views: float = 0.0,
@@ -107,6 +110,7 @@ class HBAE(ObservedLabels, Encodes, ConditionalAdversarial):
         self.regulariser_trains = {str(k): float(v) for k, v in regulariser_trains.items()}
         self.code_consistency = code_consistency
         self.mode_seeking = mode_seeking
+        self.feature_matching = feature_matching
         self.regulariser_noise = regulariser_noise
         if not 0.0 <= regulariser_match <= 1.0:
             raise ConfigError(f"{type(self).__name__}.regulariser_match must be in [0, 1] (the share of R on matched "
@@ -124,10 +128,14 @@ class HBAE(ObservedLabels, Encodes, ConditionalAdversarial):
                               f"say which draws R compares; set one of them (the others to 0).")
         self.adversarial_weight = adversarial_weight
         for name, value in (("code_consistency", code_consistency), ("mode_seeking", mode_seeking),
-                            ("adversarial_weight", adversarial_weight)):
+                            ("feature_matching", feature_matching), ("adversarial_weight", adversarial_weight)):
             if not value >= 0 or value == float("inf"):  # also refuses NaN
                 raise ConfigError(f"{type(self).__name__}.{name} is a weight and must be a finite number >= 0, "
                                   f"got {value!r}.")
+        if feature_matching and not callable(getattr(self.discriminator, "features", None)):
+            raise ConfigError(f"{type(self).__name__}.feature_matching = {feature_matching!r} compares the critic's "
+                              f"features φ(x), but {type(self.discriminator).__name__} has no `features(x)` method; "
+                              f"use a discriminator that has one (discriminators.projection) or set it to 0.")
         self.regulariser_match = regulariser_match
         self.regulariser_views = regulariser_views
         # Each element's own z' (its view), read from its encoder features, and the pull of the views towards
@@ -183,7 +191,7 @@ class HBAE(ObservedLabels, Encodes, ConditionalAdversarial):
                             (+ β·MMD(views ‖ N(0, I)) with `regulariser_views`)
                             (+ γ·cross-entropy of the classifier on the labelled codes, semi-supervised)
         generator_objective = a·generator loss of D(G(z'|z)|z) + s_G·R(x, z) + c·‖E(G(z'|z)) − z‖² + w·sameness(z)
-                              (a = adversarial_weight)
+                              + f·feature_gap(x, z)   (a = adversarial_weight)
         (R as `reconstruction_penalty` reads it: G(0|z), noisy or matched draws)
         """
         out = dict(super().measures(batch))
@@ -217,6 +225,8 @@ class HBAE(ObservedLabels, Encodes, ConditionalAdversarial):
                 objective = objective + self.code_consistency * self.code_error(z)
             if self.mode_seeking:
                 objective = objective + self.mode_seeking * self.sameness(z)
+            if self.feature_matching:
+                objective = objective + self.feature_matching * self.feature_gap(x, z)
             return objective
 
         out.update(critic_objective=critic_objective, generator_objective=generator_objective)
@@ -307,12 +317,14 @@ class HBAE(ObservedLabels, Encodes, ConditionalAdversarial):
             out["code_consistency"] = self.code_consistency * self.code_error(z)
         if self.mode_seeking:
             out["mode_seeking"] = self.mode_seeking * self.sameness(z)
+        if self.feature_matching:
+            out["feature_matching"] = self.feature_matching * self.feature_gap(as_set(batch["x"]), z)
         return out
 
     @property
     def has_generator_terms(self) -> bool:
         return (bool(self.regulariser is not None and self.regulariser_trains.get("generator"))
-                or bool(self.code_consistency) or bool(self.mode_seeking))
+                or bool(self.code_consistency) or bool(self.mode_seeking) or bool(self.feature_matching))
 
     def code_error(self, z: torch.Tensor) -> torch.Tensor:
         """Mean ‖E(G(z'|z)) − z‖² over codes z [B, Z]: does a stochastic draw encode back to its code?
@@ -321,6 +333,20 @@ class HBAE(ObservedLabels, Encodes, ConditionalAdversarial):
         reads from an image, and leaves z' the rest: what keeps Markov chains on their category.
         """
         return (self.encode(self.generate(z)).mean - z).pow(2).sum(1).mean()
+
+    def feature_gap(self, x: torch.Tensor, z: torch.Tensor) -> torch.Tensor:
+        """‖mean_k φ(xᵏ) − mean_k φ(G(z'ₖ|z))‖² per feature, averaged: sets x [B, K, C, H, W] against K draws
+        of their codes z [B, Z], read by the critic's trunk φ (feature matching, Salimans et al., 2016, per set).
+
+        Pixel R sees colour and silhouette; the critic's features see what tells real images from the
+        generator's, so matching them asks the draws for the object, not the mean of its pixels. Averaged
+        over the set, the draws need not copy one view: as a set, they must show what its views show.
+        The real side carries no gradient, and only the generator steps in its phase.
+        """
+        k = x.shape[1]
+        real = reduce(self.discriminator.features(rearrange(x, "b k c h w -> (b k) c h w")), "(b k) f -> b f", "mean", k=k)
+        fake = reduce(self.discriminator.features(self.generate(z, k)), "(b k) f -> b f", "mean", k=k)
+        return (real.detach() - fake).pow(2).mean()
 
     def sameness(self, z: torch.Tensor) -> torch.Tensor:
         """1 / (mean |G(a|z) − G(b|z)| / mean |a − b|) for two noise draws a, b per code z [B, Z]:

@@ -70,6 +70,7 @@ LEADING_TERMS = {
     "encoder R, half on matched draws": ("critic", dict(regulariser_weight=1e3, regulariser_trains=("encoder",),
                                                         regulariser_match=0.5)),
     "mode seeking": ("generator", dict(mode_seeking=1e3, regulariser_trains=())),
+    "feature matching": ("generator", dict(feature_matching=1e3, regulariser_trains=())),
     "encoder R on inferred views": ("critic", dict(regulariser_weight=1e4, regulariser_trains=("encoder",),
                                                    regulariser_views=1.0, regulariser_match=0.0)),
     "generator R on inferred views": ("generator", dict(regulariser_weight=1e3, regulariser_views=1.0,

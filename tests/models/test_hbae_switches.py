@@ -2,6 +2,7 @@
 
 import pytest
 import torch
+from einops import rearrange
 
 from hbaezoo.components.heads import DeterministicHead
 from hbaezoo.components.regularisers import L1Reconstruction, L2Reconstruction
@@ -264,6 +265,42 @@ def test_mode_seeking_penalises_a_generator_that_ignores_its_noise():
     assert float(model.sameness(z)) > 100 * varied
     model.generator.forward = forward
     assert "mode_seeking" in model.generator_loss({"x": torch.rand(4, 2, 3, 16, 16) * 2 - 1})[1]
+
+
+def test_feature_matching_is_zero_for_draws_the_critic_sees_as_the_set_and_grows_away_from_it():
+    """The gap compares set means of the critic's features: draws that are the set's own views (in any
+    order) cost nothing, draws of one other image cost more, and a step of G narrows it."""
+    torch.manual_seed(0)
+    model = tiny_model(MODELS.get("set_hbae"), Sizes(), feature_matching=1.0, regulariser_trains=(),
+                       regulariser_match=0.0)
+    model.eval()  # batch norm off the batch, so only the images decide the features
+    x = torch.rand(2, 4, 3, 16, 16) * 2 - 1
+    z = torch.randn(2, model.z_dim)
+    shuffled = rearrange(x[:, torch.randperm(4)], "b k c h w -> (b k) c h w")
+    model.generate = lambda z, k: shuffled
+    assert float(model.feature_gap(x, z).detach()) < 1e-10
+    model.generate = lambda z, k: rearrange(x[:, :1].expand(-1, 4, -1, -1, -1).flip(0), "b k c h w -> (b k) c h w")
+    assert float(model.feature_gap(x, z).detach()) > 1e-4
+    del model.generate
+    model.train()
+    assert "feature_matching" in model.generator_loss({"x": x})[1]
+
+
+def test_feature_matching_needs_a_critic_with_features():
+    from torch import nn
+
+    class Bare(nn.Module):
+        def __init__(self, *, image_shape, cond_dim):
+            super().__init__()
+            self.w = nn.Linear(1, 1)
+
+        def forward(self, x, z):
+            return self.w(x.mean((1, 2, 3))[:, None]).squeeze(1)
+
+    with pytest.raises(ConfigError, match="has no `features"):
+        tiny_model(MODELS.get("set_hbae"), Sizes(), feature_matching=1.0, discriminator=Bare)
+    with pytest.raises(ConfigError, match="feature_matching is a weight"):
+        tiny_model(MODELS.get("set_hbae"), Sizes(), feature_matching=-1.0)
 
 
 def test_adversarial_weight_scales_the_generators_critic_term_only():
