@@ -144,8 +144,7 @@ GENERATION = {
     # z' scaled by a learned strength that starts at 0 (StyleGAN's noise inputs): G starts deterministic and takes
     # up z' as far as matched R and the critic ask (the single-image screens: z' costs the HBAE's decoder its shape).
     "gmm_match05_nocritic_strength0": GMM + match(0.5) + NO_CRITIC + [STRENGTH0],
-    # ... and starting at a quarter and at half its drawn scale, since at 0 the draws of a set never part (the gradient
-    # that would split them averages out while they are equal).
+    # ... and starting at a quarter and at half its drawn scale, since at 0 the draws of a set never parted.
     "gmm_match05_nocritic_strength025": GMM + match(0.5) + NO_CRITIC + ["generators.resnet.noise_strength = 0.25"],
     "gmm_match05_nocritic_strength05": GMM + match(0.5) + NO_CRITIC + ["generators.resnet.noise_strength = 0.5"],
     # ... and starting at 0 with mode seeking (Mao et al., 2019) to part a set's draws: the deterministic start that
@@ -177,9 +176,7 @@ GENERATION = {
     # PointNet's pooling, in place of the mean) ...
     "gmm_match05_nocritic_maxpool": GMM + match(0.5) + NO_CRITIC + [M + "pooler = @poolers.max"],
     # ... and what the generator is asked for beyond pixels: a set's draws matched to its views in the critic's
-    # features (per-set feature matching). On the shipped checkpoints that gap is as large between a set and its
-    # own draws as between two different objects' sets (~0.1), where R is ~10: weights 10 and 100 put it at the
-    # adversarial term's and at R's size.
+    # features (per-set feature matching), at two weights a decade apart.
     "gmm_match05_nocritic_fm10": GMM + match(0.5) + NO_CRITIC + [M + "feature_matching = 10.0"],
     "gmm_match05_nocritic_fm100": GMM + match(0.5) + NO_CRITIC + [M + "feature_matching = 100.0"],
     # ... and what the generator can draw: twice its width (the encoder's and critic's kept), the decoder being

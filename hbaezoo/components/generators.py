@@ -26,7 +26,7 @@ class ConditionalResNetGenerator(nn.Module):
     `noise_strength` s (a number) scales z' by a learned per-dimension strength that starts at s,
     as StyleGAN scales its noise inputs (Karras et al., 2019, who start at 0): at 0, G starts as
     a deterministic decoder of z and takes z' up only as far as its losses ask. None (the
-    default): z' enters as drawn.
+    default): z' enters as drawn. Without z' (`noise_dim == 0`) there is nothing to scale.
     """
 
     def __init__(

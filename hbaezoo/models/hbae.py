@@ -335,8 +335,9 @@ class HBAE(ObservedLabels, Encodes, ConditionalAdversarial):
         return (self.encode(self.generate(z)).mean - z).pow(2).sum(1).mean()
 
     def feature_gap(self, x: torch.Tensor, z: torch.Tensor) -> torch.Tensor:
-        """‖mean_k φ(xᵏ) − mean_k φ(G(z'ₖ|z))‖² per feature, averaged: sets x [B, K, C, H, W] against K draws
-        of their codes z [B, Z], read by the critic's trunk φ (feature matching, Salimans et al., 2016, per set).
+        """The squared gap between mean_k φ(xᵏ) and mean_k φ(G(z'ₖ|z)), averaged over features and sets: sets
+        x [B, K, C, H, W] against K draws of their codes z [B, Z], read by the critic's trunk φ (feature
+        matching, Salimans et al., 2016, per set).
 
         Pixel R sees colour and silhouette; the critic's features see what tells real images from the
         generator's, so matching them asks the draws for the object, not the mean of its pixels. Averaged
@@ -344,9 +345,11 @@ class HBAE(ObservedLabels, Encodes, ConditionalAdversarial):
         The real side carries no gradient, and only the generator steps in its phase.
         """
         k = x.shape[1]
-        real = reduce(self.discriminator.features(rearrange(x, "b k c h w -> (b k) c h w")), "(b k) f -> b f", "mean", k=k)
+        with torch.no_grad():
+            real = reduce(self.discriminator.features(rearrange(x, "b k c h w -> (b k) c h w")), "(b k) f -> b f",
+                          "mean", k=k)
         fake = reduce(self.discriminator.features(self.generate(z, k)), "(b k) f -> b f", "mean", k=k)
-        return (real.detach() - fake).pow(2).mean()
+        return (real - fake).pow(2).mean()
 
     def sameness(self, z: torch.Tensor) -> torch.Tensor:
         """1 / (mean |G(a|z) − G(b|z)| / mean |a − b|) for two noise draws a, b per code z [B, Z]:

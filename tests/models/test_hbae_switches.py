@@ -3,6 +3,7 @@
 import pytest
 import torch
 from einops import rearrange
+from torch import nn
 
 from hbaezoo.components.heads import DeterministicHead
 from hbaezoo.components.regularisers import L1Reconstruction, L2Reconstruction
@@ -268,27 +269,29 @@ def test_mode_seeking_penalises_a_generator_that_ignores_its_noise():
 
 
 def test_feature_matching_is_zero_for_draws_the_critic_sees_as_the_set_and_grows_away_from_it():
-    """The gap compares set means of the critic's features: draws that are the set's own views (in any
-    order) cost nothing, draws of one other image cost more, and a step of G narrows it."""
+    """The gap compares each set's mean critic features with its own draws': the set's own views (in any
+    order within the set) cost nothing; the same views given to the other set, or one view copied, cost more."""
     torch.manual_seed(0)
     model = tiny_model(MODELS.get("set_hbae"), Sizes(), feature_matching=1.0, regulariser_trains=(),
                        regulariser_match=0.0)
     model.eval()  # batch norm off the batch, so only the images decide the features
     x = torch.rand(2, 4, 3, 16, 16) * 2 - 1
     z = torch.randn(2, model.z_dim)
-    shuffled = rearrange(x[:, torch.randperm(4)], "b k c h w -> (b k) c h w")
-    model.generate = lambda z, k: shuffled
-    assert float(model.feature_gap(x, z).detach()) < 1e-10
-    model.generate = lambda z, k: rearrange(x[:, :1].expand(-1, 4, -1, -1, -1).flip(0), "b k c h w -> (b k) c h w")
-    assert float(model.feature_gap(x, z).detach()) > 1e-4
+
+    def gap(draws: torch.Tensor) -> float:  # draws [B, K, C, H, W] as generate() lays them out
+        model.generate = lambda z, k: rearrange(draws, "b k c h w -> (b k) c h w")
+        return float(model.feature_gap(x, z).detach())
+
+    assert gap(x) < 1e-10
+    assert gap(torch.stack([s[torch.randperm(4)] for s in x])) < 1e-10
+    assert gap(x.flip(0)) > 1e-4  # each set's views drawn for the other set's code
+    assert gap(x[:, :1].expand(-1, 4, -1, -1, -1)) > 1e-4
     del model.generate
     model.train()
     assert "feature_matching" in model.generator_loss({"x": x})[1]
 
 
 def test_feature_matching_needs_a_critic_with_features():
-    from torch import nn
-
     class Bare(nn.Module):
         def __init__(self, *, image_shape, cond_dim):
             super().__init__()
