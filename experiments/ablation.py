@@ -112,7 +112,11 @@ def adv(weight: float) -> list[str]:
     return [M + f"adversarial_weight = {weight}"]
 
 
-STRENGTH0 = "generators.resnet.noise_strength = 0.0"
+def strength(start: float) -> list[str]:
+    """z' through a learned per-dimension strength that starts at `start` (generators.resnet.noise_strength)."""
+    return [f"generators.resnet.noise_strength = {start}"]
+
+
 GENERATION = {
     "shipped": [],
     "gmm": GMM,
@@ -143,14 +147,14 @@ GENERATION = {
     "gmm_match05_nocritic_noise2": GMM + match(0.5) + NO_CRITIC + noise(2),
     # z' scaled by a learned strength that starts at 0 (StyleGAN's noise inputs): G starts deterministic and takes
     # up z' as far as matched R and the critic ask (the single-image screens: z' costs the HBAE's decoder its shape).
-    "gmm_match05_nocritic_strength0": GMM + match(0.5) + NO_CRITIC + [STRENGTH0],
+    "gmm_match05_nocritic_strength0": GMM + match(0.5) + NO_CRITIC + strength(0.0),
     # ... and starting at a quarter and at half its drawn scale, since at 0 the draws of a set never parted.
-    "gmm_match05_nocritic_strength025": GMM + match(0.5) + NO_CRITIC + ["generators.resnet.noise_strength = 0.25"],
-    "gmm_match05_nocritic_strength05": GMM + match(0.5) + NO_CRITIC + ["generators.resnet.noise_strength = 0.5"],
+    "gmm_match05_nocritic_strength025": GMM + match(0.5) + NO_CRITIC + strength(0.25),
+    "gmm_match05_nocritic_strength05": GMM + match(0.5) + NO_CRITIC + strength(0.5),
     # ... and starting at 0 with mode seeking (Mao et al., 2019) to part a set's draws: the deterministic start that
     # kept the single image's shape, and a term that asks G for as much spread as its z' has.
-    "gmm_match05_nocritic_strength0_ms1": GMM + match(0.5) + NO_CRITIC + [STRENGTH0, M + "mode_seeking = 1.0"],
-    "gmm_match05_nocritic_strength0_ms01": GMM + match(0.5) + NO_CRITIC + [STRENGTH0, M + "mode_seeking = 0.1"],
+    "gmm_match05_nocritic_strength0_ms1": GMM + match(0.5) + NO_CRITIC + strength(0.0) + [M + "mode_seeking = 1.0"],
+    "gmm_match05_nocritic_strength0_ms01": GMM + match(0.5) + NO_CRITIC + strength(0.0) + [M + "mode_seeking = 0.1"],
     "gmm_match05_nocritic_z64": GMM + match(0.5) + NO_CRITIC + [M + "z_dim = 64"],
     # Tried and withdrawn (never merged): matched R read the very draws the critic scores, one generator
     # pass fewer a phase (results/gen16/shared_draws/: 0.60x -> 0.88x the step speed without matched draws). This row is
@@ -205,7 +209,7 @@ VARIANTS["confirm/set_hbae_z64"] = ("gin/set_hbae_shapes.gin", ["models.set_hbae
 # What the README job's budget costs (the fourth round's 16-px `…_long`, at 32 px): the shipped recipe at twice its steps.
 VARIANTS["confirm/set_hbae_steps3000"] = ("gin/set_hbae_shapes.gin", [], 3000)
 # The fifth round's single-image candidate at full length: the HBAE recipe with z' through a learned strength from 0.
-VARIANTS["confirm/hbae_strength0"] = ("gin/hbae_shapes.gin", [STRENGTH0], None)
+VARIANTS["confirm/hbae_strength0"] = ("gin/hbae_shapes.gin", strength(0.0), None)
 # How far two seeds of the README job lie apart at full length, to read the rows above by.
 VARIANTS["confirm/set_hbae_seed1"] = ("gin/set_hbae_shapes.gin", ["Trainer.seed = 1"], None)
 # The single-image HBAE: a set of one has one view, so matched draws reduce to R on one stochastic draw.
@@ -233,10 +237,10 @@ HBAE_GENERATION.update({
 # decoder scored by a conditional critic).
 HBAE_GENERATION.update({"hbae_noise4": HBAE_SHIPPED + ["models.hbae.noise_dim = 4"],
                         "hbae_noise0": HBAE_SHIPPED + ["models.hbae.noise_dim = 0"],
-                        "hbae_strength0": HBAE_SHIPPED + [STRENGTH0],
+                        "hbae_strength0": HBAE_SHIPPED + strength(0.0),
                         # How far two seeds lie apart, for the single image: the shipped screen and strength 0, seed 1.
                         "hbae_seed1": HBAE_SHIPPED + ["Trainer.seed = 1"],
-                        "hbae_strength0_seed1": HBAE_SHIPPED + [STRENGTH0, "Trainer.seed = 1"]})
+                        "hbae_strength0_seed1": HBAE_SHIPPED + strength(0.0) + ["Trainer.seed = 1"]})
 VARIANTS.update({f"gen16/{name}": (BEFORE.format("hbae_shapes"), SCREEN + extra, GEN_STEPS)
                  for name, extra in HBAE_GENERATION.items()})
 
