@@ -513,6 +513,40 @@ def sampling_diagnostics() -> str:
     return "\n".join(lines) + "\n\nCommands: " + "; ".join(commands) + "."
 
 
+#: The runs experiments/tables.py reads class_agreement records of (results/classes/<name>.json), in column order.
+CLASS_RUNS = {"set_hbae": "Set-HBAE", "hbae": "HBAE", "wae": "WAE (plain autoencoder)", "set_vae": "Set-VAE",
+              "vae": "VAE"}
+
+
+def class_table() -> str:
+    """Per category, real test images and each shipped run's stochastic reconstructions labelled as that category
+    (`hbaezoo eval RUN --metrics class_agreement`), with the category its reconstructions are most often taken for."""
+    found = {path.stem: json.loads(path.read_text()) for path in sorted((REPO / "results" / "classes").glob("*.json"))}
+    runs = [name for name in CLASS_RUNS if name in found]
+    if not runs:
+        return "_no records yet_"
+    values = {name: found[name]["metrics"]["class_agreement"]["values"] for name in runs}
+    categories = list(dict.fromkeys(key.split("/")[0] for key in values[runs[0]]))
+    lines = ["| category | real test images in class % | " + " | ".join(
+                 f"{CLASS_RUNS[name]}: recon in class % (most often taken for)" for name in runs) + " |",
+             "|---" * (2 + len(runs)) + "|"]
+
+    def cell(v: dict, category: str) -> str:
+        instead = [(key.split("/")[-1], share) for key, share in v.items() if key.startswith(f"{category}/as/")]
+        taken = f" ({instead[0][0]} {instead[0][1]:.0f})" if instead else ""
+        return f"{v[f'{category}/recon']:.0f}{taken}"
+
+    first = values[runs[0]]
+    for category in sorted(categories, key=lambda c: values[runs[0]][f"{c}/recon"]):
+        lines.append(f"| {category} | {first[f'{category}/real']:.0f} | "
+                     + " | ".join(cell(values[name], category) for name in runs) + " |")
+    commands = [f"`hbaezoo eval {found[name]['run_dir']} --metrics class_agreement --n {found[name]['n']} "
+                f"--out results/classes/{name}.json`" for name in runs]
+    n = int(sum(v for k, v in first.items() if k.endswith("/n")))
+    return "\n".join(lines) + f"\n\n{n} test images, rows from most to least lost by the first run. Commands: " \
+        + "; ".join(commands) + "."
+
+
 DOCS = {
     REPO / "docs" / "results.md": {
         "criteria": criteria, "screen16": lambda: ablation_table("screen16"),
@@ -522,7 +556,8 @@ DOCS = {
         "confirm": lambda: generation_table("confirm", also=(by_name("tables").get("set_hbae"),
                                                               by_name("tables").get("hbae"))),
         "generation": lambda: generation_table("generation"), "targets": targets,
-        "semi16": semi_supervised, "semi16_critic": head_or_critic, "diagnostics": sampling_diagnostics},
+        "semi16": semi_supervised, "semi16_critic": head_or_critic, "diagnostics": sampling_diagnostics,
+        "classes": class_table},
     REPO / "docs" / "performance.md": performance_tables.TABLES,
     REPO / "docs" / "reliability.md": battery_tables.TABLES,
 }

@@ -16,7 +16,8 @@ seeking (`mode_seeking`: two draws of one code should differ as much as their z'
 feature matching (`feature_matching`: a set's draws should look, to the critic's trunk, as
 its real elements do on average).
 How loud the critic is for the generator beside R is `adversarial_weight` (1: Eq. 7 as written).
-R may also compare each element with its redraw from its own inferred view, G(vᵢ|z) (`regulariser_views`).
+R may also compare each element with its redraw from its own inferred view, G(vᵢ|z) (`regulariser_views`),
+and a share of it with draws matched to the set's views (`regulariser_match`, `matching`, `match_draws`).
 With a `classifier` (models/semi_supervised.py) it is the semi-supervised HBAE of §3: the
 critic phase adds γ·cross-entropy of the classifier on the codes of the examples that carry a label;
 with `critic_labels` the critic reads those labels beside z instead, as a cGAN's does.
@@ -39,12 +40,13 @@ from hbaezoo.models.semi_supervised import ObservedLabels
 from hbaezoo.registry import DIVERGENCES, MODELS
 
 REGULARISED_PARTS = ("encoder", "generator")
-#: How `matched_penalty` pairs a set's elements with its draws: nearest both ways, or one to one.
-MATCHINGS = ("nearest", "assignment")
+#: How `matched_penalty` pairs a set's elements with its draws: nearest both ways, one to one, or
+#: each element with its nearest draw only (covering).
+MATCHINGS = ("nearest", "assignment", "covering")
 
 
 def assignment(cost: torch.Tensor) -> torch.Tensor:
-    """The one-to-one pairing of least total cost per set: cost [B, K, K] -> draw of each element [B, K]."""
+    """The one-to-one pairing of least total cost per set: cost [B, K, M ≥ K] -> draw of each element [B, K]."""
     from scipy.optimize import linear_sum_assignment
 
     pairs = [linear_sum_assignment(c)[1] for c in cost.detach().cpu().numpy()]
@@ -86,6 +88,7 @@ class HBAE(ObservedLabels, Encodes, ConditionalAdversarial):
         regulariser_match: float = 0.0,
         regulariser_views: float = 0.0,
         matching: str = "nearest",
+        match_draws: int = 1,
         classifier=None,
         supervised_weight: float = 1.0,
         critic_labels: bool = False,
@@ -146,6 +149,10 @@ class HBAE(ObservedLabels, Encodes, ConditionalAdversarial):
         if matching not in MATCHINGS:
             raise ConfigError(f"{type(self).__name__}.matching must be one of {MATCHINGS}, got {matching!r}.")
         self.matching = matching
+        if not (isinstance(match_draws, int) and match_draws >= 1):
+            raise ConfigError(f"{type(self).__name__}.match_draws is how many draws per element the matched part of R "
+                              f"pairs a set with, a whole number >= 1, got {match_draws!r}.")
+        self.match_draws = match_draws
         if adversarial_weight == 0 and not self.has_generator_terms:
             raise ConfigError(
                 f"{type(self).__name__}.adversarial_weight = 0 leaves the generator no loss at all (R does not train "
@@ -222,7 +229,7 @@ class HBAE(ObservedLabels, Encodes, ConditionalAdversarial):
             if self.regulariser is not None and self.regulariser_trains.get("generator"):
                 objective = objective + self.regulariser_trains["generator"] * self.reconstruction_penalty(x, z)
             if self.code_consistency:
-                objective = objective + self.code_consistency * self.code_error(z)
+                objective = objective + self.code_consistency * self.code_error(z, k)
             if self.mode_seeking:
                 objective = objective + self.mode_seeking * self.sameness(z)
             if self.feature_matching:
@@ -275,28 +282,35 @@ class HBAE(ObservedLabels, Encodes, ConditionalAdversarial):
         return self.beta * self.view_prior(Posterior(views.flatten(0, 1)))
 
     def matched_penalty(self, x: torch.Tensor, z: torch.Tensor) -> torch.Tensor:
-        """R between a set x [B, K, C, H, W] and K draws G(z'|z) of its code, paired by `matching`:
+        """R between a set x [B, K, C, H, W] and M = K·`match_draws` draws G(z'|z) of its code, paired by `matching`:
 
         'nearest'     both ways (a Chamfer distance): each element against its nearest draw, each
                       draw against its nearest element; several draws may copy one view.
         'assignment'  one to one, the pairing of least total cost (the Hungarian algorithm,
-                      scipy's linear_sum_assignment), so the K draws must become K different views.
+                      scipy's linear_sum_assignment), so K of the M draws must become K different views.
+        'covering'    each element against its nearest draw only (implicit maximum likelihood
+                      estimation, Li & Malik, 2019): the other draws are free of R, so the noise z'
+                      need not be ignored for the nearest draw to hold the element's shape.
 
         A set's views differ, and one image G(0|z) can only be their average (a blob of the right
         colour); matching lets each draw become one view of the object. The pairing is by pixel
         L1 and carries no gradient.
         """
         k = x.shape[1]
-        draws = rearrange(self.generate(z, k), "(b k) c h w -> b k c h w", k=k)
+        m = k * self.match_draws
+        draws = rearrange(self.generate(z, m), "(b m) c h w -> b m c h w", m=m)
         with torch.no_grad():
-            cost = torch.cdist(x.flatten(2).float(), draws.flatten(2).float(), p=1)  # [B, K elements, K draws]
+            cost = torch.cdist(x.flatten(2).float(), draws.flatten(2).float(), p=1)  # [B, K elements, M draws]
 
         def pick(sets: torch.Tensor, index: torch.Tensor) -> torch.Tensor:
-            return torch.gather(sets, 1, index[:, :, None, None, None].expand_as(sets)).flatten(0, 1)
+            index = index[:, :, None, None, None].expand(-1, -1, *sets.shape[2:])
+            return torch.gather(sets, 1, index).flatten(0, 1)
 
         if self.matching == "assignment":
             return self.regulariser(x.flatten(0, 1), pick(draws, assignment(cost)))
         covered = self.regulariser(x.flatten(0, 1), pick(draws, cost.argmin(2)))
+        if self.matching == "covering":
+            return covered
         faithful = self.regulariser(pick(x, cost.argmin(1)), draws.flatten(0, 1))
         return 0.5 * (covered + faithful)
 
@@ -314,7 +328,7 @@ class HBAE(ObservedLabels, Encodes, ConditionalAdversarial):
         if self.regulariser is not None and self.regulariser_trains.get("generator"):
             out["regulariser"] = self.regulariser_trains["generator"] * self.reconstruction_penalty(as_set(batch["x"]), z)
         if self.code_consistency:
-            out["code_consistency"] = self.code_consistency * self.code_error(z)
+            out["code_consistency"] = self.code_consistency * self.code_error(z, as_set(batch["x"]).shape[1])
         if self.mode_seeking:
             out["mode_seeking"] = self.mode_seeking * self.sameness(z)
         if self.feature_matching:
@@ -326,13 +340,15 @@ class HBAE(ObservedLabels, Encodes, ConditionalAdversarial):
         return (bool(self.regulariser is not None and self.regulariser_trains.get("generator"))
                 or bool(self.code_consistency) or bool(self.mode_seeking) or bool(self.feature_matching))
 
-    def code_error(self, z: torch.Tensor) -> torch.Tensor:
-        """Mean ‖E(G(z'|z)) − z‖² over codes z [B, Z]: does a stochastic draw encode back to its code?
+    def code_error(self, z: torch.Tensor, k: int = 1) -> torch.Tensor:
+        """Mean ‖E({G(z'ₖ|z)}ₖ) − z‖² over codes z [B, Z]: do k draws of a code, encoded as one set, give it back?
 
         Only the generator's group steps in its phase, so this teaches G to keep what the encoder
         reads from an image, and leaves z' the rest: what keeps Markov chains on their category.
+        A set's code pools its views, so a set's draws are encoded together, not one by one.
         """
-        return (self.encode(self.generate(z)).mean - z).pow(2).sum(1).mean()
+        draws = rearrange(self.generate(z, k), "(b k) c h w -> b k c h w", k=k)
+        return (self.encode(draws).mean - z).pow(2).sum(1).mean()
 
     def feature_gap(self, x: torch.Tensor, z: torch.Tensor) -> torch.Tensor:
         """The squared gap between mean_k φ(xᵏ) and mean_k φ(G(z'ₖ|z)), averaged over features and sets: sets

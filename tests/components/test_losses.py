@@ -78,6 +78,8 @@ LEADING_TERMS = {
                                                         regulariser_trains={"encoder": 1e-3, "generator": 1.0})),
     "generator R on assigned draws": ("generator", dict(regulariser_weight=1e3, regulariser_trains=("generator",),
                                                         regulariser_match=1.0, matching="assignment")),
+    "generator R on covered draws": ("generator", dict(regulariser_weight=1e3, regulariser_trains=("generator",),
+                                                       regulariser_match=1.0, matching="covering", match_draws=3)),
 }
 
 

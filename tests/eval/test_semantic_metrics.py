@@ -22,7 +22,8 @@ from hbaezoo.errors import ConfigError
 
 SETTINGS = ClassifierSettings(epochs=10, width=8, batch_size=32)
 CLASSES, SET_SIZE = 4, 4
-SEMANTIC = ("recon_agreement", "chain_agreement", "set_coherence", "set_recon_agreement", "set_complete")
+SEMANTIC = ("recon_agreement", "chain_agreement", "set_coherence", "set_recon_agreement", "set_complete",
+            "class_agreement")
 
 
 class Stub(Model):
@@ -99,6 +100,18 @@ def test_outputs_equal_to_their_inputs_score_the_real_accuracy(echo):
         assert echo[name]["coherent"] >= 75, name
 
 
+def test_per_category_agreement_names_each_category_and_what_it_is_taken_for(data, cache, echo):
+    names = data[1].class_names
+    out = echo["class_agreement"]
+    assert sum(out[f"{name}/n"] for name in names) == echo["recon_agreement"]["n"]
+    for name in names:  # outputs equal to their inputs: each category as well kept as its real images
+        assert out[f"{name}/recon"] == out[f"{name}/real"] >= 75
+    shifted = evaluate(data, cache, other_category(data[1], data[2]))["class_agreement"]
+    for c, name in enumerate(names):  # every image returned as the next category's: all taken for that one
+        assert shifted[f"{name}/recon"] <= 10 and shifted[f"{name}/real"] >= 75
+        assert shifted[f"{name}/as/{names[(c + 1) % len(names)]}"] >= 90
+
+
 def test_real_sets_as_samples_are_as_coherent_as_real_sets(echo):
     out = echo["set_coherence"]
     assert out["coherent"] >= 75 and out["majority_classes"] == CLASSES
@@ -141,7 +154,7 @@ def test_set_complete_sees_only_the_given_views(data, cache):
         METRICS.get("set_complete")(ctx, given=2, set_size=2, classifier=SETTINGS)
 
 
-@pytest.mark.parametrize("name", ["set_recon_agreement", "set_complete", "recon_agreement"])
+@pytest.mark.parametrize("name", ["set_recon_agreement", "set_complete", "recon_agreement", "class_agreement"])
 def test_a_model_without_a_set_encoder_is_na_before_any_training(name, monkeypatch):
     from hbaezoo.eval import classifier
 

@@ -102,6 +102,21 @@ def test_code_consistency_teaches_the_generator_to_keep_the_code():
     assert float(model.code_error(z)) < 0.8 * before
 
 
+def test_code_consistency_encodes_a_sets_draws_as_one_set():
+    """A set's code pools its views: K draws that are the set's views, in any order, give the code back
+    exactly, where any one view alone does not."""
+    from einops import rearrange
+
+    torch.manual_seed(0)
+    model = tiny_model(MODELS.get("set_hbae"), Sizes(), head=HEADS.get("deterministic"), code_consistency=1.0).eval()
+    x = torch.rand(2, 4, 3, 16, 16) * 2 - 1
+    with torch.no_grad():
+        z = model.encode(x).mean
+        model.generate = lambda z, k: rearrange(x[:, torch.randperm(4)[:k]], "b k c h w -> (b k) c h w")
+        assert float(model.code_error(z, 4)) < 1e-8
+        assert float(model.code_error(z, 1)) > 1e-4
+
+
 def test_unknown_regularised_part_is_a_clear_error():
     with pytest.raises(ConfigError, match="regulariser_trains"):
         tiny_model(MODELS.get("hbae"), Sizes(), regulariser_trains=("decoder",))
@@ -132,7 +147,7 @@ def test_spectral_head_bounds_the_code_scale():
     assert ((plain(f).mean - plain.linear.bias).norm(dim=1) > f.norm(dim=1) * 1.05).any()
 
 
-@pytest.mark.parametrize("matching", ["nearest", "assignment"])
+@pytest.mark.parametrize("matching", ["nearest", "assignment", "covering"])
 def test_matched_draws_are_penalised_for_the_views_they_miss_not_for_their_order(matching):
     """R on matched draws: zero when the K draws are the set's K views in any order; positive when
     the draws all copy one view (the others go uncovered) although each draw is then a real view."""
@@ -254,6 +269,44 @@ def test_copied_draws_cost_more_under_one_to_one_matching_than_nearest():
         model.generate = lambda z, k: rearrange(x[:, :1].expand(-1, 4, -1, -1, -1), "b k c h w -> (b k) c h w")
         costs[matching] = float(model.reconstruction_penalty(x, z))
     assert costs["assignment"] > 1.5 * costs["nearest"]
+
+
+def test_covering_frees_the_draws_no_element_chose_and_more_draws_cover_more():
+    """IMLE's covering: each element against its nearest of M = K·match_draws draws. Draws beside the set's
+    views cost nothing (both-ways matching charges them), and R is asked of M draws, not K."""
+    from einops import rearrange
+
+    x = torch.rand(2, 4, 3, 16, 16) * 2 - 1
+    z = torch.zeros(2, 6)
+    asked, costs = [], {}
+    for matching in ("covering", "nearest"):
+        torch.manual_seed(0)
+        model = tiny_model(MODELS.get("set_hbae"), Sizes(), regulariser_match=1.0, matching=matching, match_draws=3)
+
+        def views_and_others(z, m):
+            asked.append(m)
+            others = torch.rand(2, m - 4, 3, 16, 16) * 2 - 1
+            return rearrange(torch.cat([others, x], 1), "b m c h w -> (b m) c h w")
+
+        model.generate = views_and_others
+        costs[matching] = float(model.reconstruction_penalty(x, z))
+    assert asked == [12, 12]
+    assert costs["covering"] == 0.0 < costs["nearest"]
+    # One draw a set of one: R must be the draw itself; with more to choose from, the nearest is nearer.
+    torch.manual_seed(0)
+    single = torch.rand(64, 1, 3, 16, 16) * 2 - 1
+    few, many = (tiny_model(MODELS.get("hbae"), Sizes(), regulariser_match=1.0, matching="covering", match_draws=n)
+                 for n in (1, 8))
+    many.load_state_dict(few.state_dict())
+    z = torch.zeros(64, few.z_dim)
+    with torch.no_grad():
+        assert float(many.reconstruction_penalty(single, z)) < float(few.reconstruction_penalty(single, z))
+
+
+@pytest.mark.parametrize("draws", [0, 1.5, "2"])
+def test_match_draws_must_be_a_whole_number_of_draws(draws):
+    with pytest.raises(ConfigError, match="match_draws is how many draws per element"):
+        tiny_model(MODELS.get("set_hbae"), Sizes(), match_draws=draws)
 
 
 def test_mode_seeking_penalises_a_generator_that_ignores_its_noise():
