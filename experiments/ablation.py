@@ -75,6 +75,7 @@ SCREENS = {
     "detach_reg_eg_w30_cc1": DETACH + REG_EG + w(30.0) + cc(1.0),
     "detach_reg_eg_w10_cc1": DETACH + REG_EG + w(10.0) + cc(1.0),
     "detach_reg_eg_w100_cc1": DETACH + REG_EG + w(100.0) + cc(1.0),
+    # (These three ran when code consistency encoded each draw on its own; it now encodes a set's draws as one set.)
     # Around the winner (detach_reg_eg_w100): one choice changed at a time.
     "reg_eg_w100": REG_EG + w(100.0),
     "nocritic_detach_reg_eg_w100": NO_CRITIC + DETACH + REG_EG + w(100.0),
@@ -112,9 +113,10 @@ def adv(weight: float) -> list[str]:
     return [M + f"adversarial_weight = {weight}"]
 
 
-def cover(draws: int, model: str = "set_hbae", matching: str = "covering") -> list[str]:
-    """Matched R over `draws` draws per element, each element against its nearest (IMLE, Li & Malik, 2019)."""
-    return [f"models.{model}.matching = '{matching}'", f"models.{model}.match_draws = {draws}"]
+def draws(per_view: int, matching: str = "covering", model: str = "set_hbae") -> list[str]:
+    """Matched R over `per_view` draws per element, paired by `matching` ('covering': each element against its
+    nearest draw only, as implicit maximum likelihood estimation does, Li & Malik, 2019)."""
+    return [f"models.{model}.matching = '{matching}'", f"models.{model}.match_draws = {per_view}"]
 
 
 def strength(start: float) -> list[str]:
@@ -192,18 +194,18 @@ GENERATION = {
     # where the object is lost (the noise-free G(0|z) of a set's own code is in class 55 % of the time).
     "gmm_match05_nocritic_gwide64": GMM + match(0.5) + NO_CRITIC + ["generators.resnet.width = 64"],
     # Sixth round, around gmm_match05_nocritic: matched R as implicit maximum likelihood estimation. Each view is
-    # compared with its nearest of several draws, and draws no view chose are left to the critic, so z' need not
-    # be ignored for a draw to hold the view's shape; and the shipped both-ways matching with more draws to choose from.
-    "gmm_match05_nocritic_cover2": GMM + match(0.5) + NO_CRITIC + cover(2),
-    "gmm_match05_nocritic_cover4": GMM + match(0.5) + NO_CRITIC + cover(4),
-    "gmm_match05_nocritic_near2": GMM + match(0.5) + NO_CRITIC + cover(2, matching="nearest"),
+    # compared with its nearest of several draws, and draws no view chose get no R, so z' need not be ignored for a
+    # draw to hold the view's shape; and the shipped both-ways matching with more draws to choose from.
+    "gmm_match05_nocritic_cover2": GMM + match(0.5) + NO_CRITIC + draws(2),
+    "gmm_match05_nocritic_cover4": GMM + match(0.5) + NO_CRITIC + draws(4),
+    "gmm_match05_nocritic_near2": GMM + match(0.5) + NO_CRITIC + draws(2, matching="nearest"),
     # ... and an R that asks each draw for the object as the encoder reads it, not for one view's pixels: the
     # set's K draws, encoded as a set, should give its code back (code consistency; round one screened it one
     # draw at a time, by the metrics of then).
-    "gmm_match05_nocritic_cc1": GMM + match(0.5) + NO_CRITIC + [M + "code_consistency = 1.0"],
-    # ... which at weight 1 read 27 times R (the codes are large) and collapsed the draws; a hundredth and a tenth.
-    "gmm_match05_nocritic_cc001": GMM + match(0.5) + NO_CRITIC + [M + "code_consistency = 0.01"],
-    "gmm_match05_nocritic_cc01": GMM + match(0.5) + NO_CRITIC + [M + "code_consistency = 0.1"],
+    "gmm_match05_nocritic_cc1": GMM + match(0.5) + NO_CRITIC + cc(1.0),
+    # ... which at weight 1 read 11 times that run's R over training and collapsed the draws; a hundredth and a tenth.
+    "gmm_match05_nocritic_cc001": GMM + match(0.5) + NO_CRITIC + cc(0.01),
+    "gmm_match05_nocritic_cc01": GMM + match(0.5) + NO_CRITIC + cc(0.1),
     "gmm_match05_l2sum": GMM + match(0.5) + [M + "regulariser = @regularisers.l2()", "regularisers.l2.weight = 50.0",
                                              "regularisers.l2.reduction = 'sum'"],
 }
@@ -264,8 +266,7 @@ HBAE_GENERATION.update({"hbae_noise4": HBAE_SHIPPED + ["models.hbae.noise_dim = 
                         "hbae_seed1": HBAE_SHIPPED + ["Trainer.seed = 1"],
                         "hbae_strength0_seed1": HBAE_SHIPPED + strength(0.0) + ["Trainer.seed = 1"]})
 # Sixth round: the single image's one view compared with its nearest of several draws (IMLE), not with every draw.
-HBAE_GENERATION.update({"hbae_cover4": HBAE_SHIPPED + cover(4, "hbae"),
-                        "hbae_cover8": HBAE_SHIPPED + cover(8, "hbae"),
+HBAE_GENERATION.update({"hbae_cover4": HBAE_SHIPPED + draws(4, model="hbae"),
                         "hbae_cc1": HBAE_SHIPPED + ["models.hbae.code_consistency = 1.0"]})
 VARIANTS.update({f"gen16/{name}": (BEFORE.format("hbae_shapes"), SCREEN + extra, GEN_STEPS)
                  for name, extra in HBAE_GENERATION.items()})

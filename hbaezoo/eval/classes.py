@@ -20,7 +20,7 @@ import torch
 
 from hbaezoo.eval.classifier import TINY_SETTINGS, ClassifierSettings, trained_classifier
 from hbaezoo.eval.context import EvalContext, check_kwargs
-from hbaezoo.eval.labelling import percent
+from hbaezoo.eval.labelling import percent, real_predictions
 from hbaezoo.registry import METRICS
 
 
@@ -33,7 +33,7 @@ def class_agreement(ctx: EvalContext, *, classifier: ClassifierSettings | None =
     recon = ctx.reconstructions()  # first: a model that cannot reconstruct stops before any training
     net = trained_classifier(ctx, classifier)
     labels = ctx.labels("test")[ctx.real_index()]
-    real, drawn = net.predict(ctx.real_images()), net.predict(recon)
+    real, drawn = real_predictions(ctx, classifier), net.predict(recon)
     names = list(ctx.data.get("class_names") or []) or [str(c) for c in range(num_classes)]
     out: dict[str, float] = {}
     for c, name in enumerate(names):

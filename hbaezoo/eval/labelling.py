@@ -62,15 +62,16 @@ def real_sets(ctx: EvalContext, m: int, k: int, settings: ClassifierSettings | N
     return ctx.memo(f"labelling/real_sets/{m}/{k}/{settings.key()}", compute)
 
 
-def real_accuracy(ctx: EvalContext, settings: ClassifierSettings | None = None) -> float:
-    """% of the reference test images the classifier labels right (memoised per settings)."""
+def real_predictions(ctx: EvalContext, settings: ClassifierSettings | None = None) -> torch.Tensor:
+    """The classifier's labels of the reference test images [N] (memoised per settings)."""
     settings = settings_from_gin(settings)
+    return ctx.memo(f"labelling/real_predictions/{settings.key()}",
+                    lambda: trained_classifier(ctx, settings).predict(ctx.real_images()))
 
-    def compute():
-        pred = trained_classifier(ctx, settings).predict(ctx.real_images())
-        return percent(pred == ctx.labels("test")[ctx.real_index()])
 
-    return ctx.memo(f"labelling/real_accuracy/{settings.key()}", compute)
+def real_accuracy(ctx: EvalContext, settings: ClassifierSettings | None = None) -> float:
+    """% of the reference test images the classifier labels right."""
+    return percent(real_predictions(ctx, settings) == ctx.labels("test")[ctx.real_index()])
 
 
 def default_sets(ctx: EvalContext, sets: int | None = None, set_size: int | None = None) -> tuple[int, int]:

@@ -11,7 +11,8 @@ fakes (`encoder_through_generator`) and through the critic's projection
 (`encoder_through_critic`); Eq. 7 read literally says both — and which parts the
 reconstruction regulariser trains (`regulariser_trains`; the paper says the encoder).
 Optional generator-phase terms are measured there too: R on noisy draws
-(`regulariser_noise`), code consistency ‖E(G(z'|z)) − z‖² (`code_consistency`), mode
+(`regulariser_noise`), code consistency ‖E({G(z'ₖ|z)}ₖ) − z‖², a set's draws encoded as one set
+(`code_consistency`), mode
 seeking (`mode_seeking`: two draws of one code should differ as much as their z' do) and
 feature matching (`feature_matching`: a set's draws should look, to the critic's trunk, as
 its real elements do on average).
@@ -149,9 +150,13 @@ class HBAE(ObservedLabels, Encodes, ConditionalAdversarial):
         if matching not in MATCHINGS:
             raise ConfigError(f"{type(self).__name__}.matching must be one of {MATCHINGS}, got {matching!r}.")
         self.matching = matching
-        if not (isinstance(match_draws, int) and match_draws >= 1):
+        if not (isinstance(match_draws, int) and not isinstance(match_draws, bool) and match_draws >= 1):
             raise ConfigError(f"{type(self).__name__}.match_draws is how many draws per element the matched part of R "
                               f"pairs a set with, a whole number >= 1, got {match_draws!r}.")
+        if match_draws != 1 and not regulariser_match:
+            raise ConfigError(f"{type(self).__name__}.match_draws = {match_draws!r} only acts on the matched part of R, "
+                              f"and regulariser_match is {regulariser_match!r}: give R a share on matched draws "
+                              f"(e.g. regulariser_match = 0.5) or leave match_draws at 1.")
         self.match_draws = match_draws
         if adversarial_weight == 0 and not self.has_generator_terms:
             raise ConfigError(
@@ -197,7 +202,7 @@ class HBAE(ObservedLabels, Encodes, ConditionalAdversarial):
         critic_objective  = critic loss of D(x|z) vs D(G(z'|z)|z) + β·D(q(z) ‖ p(z)) + s_E·R(x, z)
                             (+ β·MMD(views ‖ N(0, I)) with `regulariser_views`)
                             (+ γ·cross-entropy of the classifier on the labelled codes, semi-supervised)
-        generator_objective = a·generator loss of D(G(z'|z)|z) + s_G·R(x, z) + c·‖E(G(z'|z)) − z‖² + w·sameness(z)
+        generator_objective = a·generator loss of D(G(z'|z)|z) + s_G·R(x, z) + c·‖E({G(z'ₖ|z)}ₖ) − z‖² + w·sameness(z)
                               + f·feature_gap(x, z)   (a = adversarial_weight)
         (R as `reconstruction_penalty` reads it: G(0|z), noisy or matched draws)
         """
@@ -245,7 +250,7 @@ class HBAE(ObservedLabels, Encodes, ConditionalAdversarial):
         With `regulariser_noise` s > 0 each element is compared with its own draw G(s·ε|z)
         instead: s = 1 asks every stochastic reconstruction, not only the noise-free one, to
         stay near the input. With `regulariser_match` m > 0, a share m of R compares the set
-        with K draws matched to it (`matched_penalty`); with `regulariser_views` v > 0, a share
+        with K·`match_draws` draws matched to it (`matched_penalty`); with `regulariser_views` v > 0, a share
         v compares each element with G(vᵢ|z), its reconstruction from its own inferred view
         vᵢ [B, K, N] (`encode_views`; read here from x where not given).
         """
@@ -297,12 +302,13 @@ class HBAE(ObservedLabels, Encodes, ConditionalAdversarial):
         L1 and carries no gradient.
         """
         k = x.shape[1]
-        m = k * self.match_draws
-        draws = rearrange(self.generate(z, m), "(b m) c h w -> b m c h w", m=m)
+        n_draws = k * self.match_draws
+        draws = rearrange(self.generate(z, n_draws), "(b n) c h w -> b n c h w", n=n_draws)
         with torch.no_grad():
             cost = torch.cdist(x.flatten(2).float(), draws.flatten(2).float(), p=1)  # [B, K elements, M draws]
 
         def pick(sets: torch.Tensor, index: torch.Tensor) -> torch.Tensor:
+            """sets [B, N, C, H, W], index [B, J] -> the picked elements [B·J, C, H, W]."""
             index = index[:, :, None, None, None].expand(-1, -1, *sets.shape[2:])
             return torch.gather(sets, 1, index).flatten(0, 1)
 
