@@ -513,22 +513,29 @@ def sampling_diagnostics() -> str:
     return "\n".join(lines) + "\n\nCommands: " + "; ".join(commands) + "."
 
 
-#: The runs experiments/tables.py reads class_agreement records of (results/classes/<name>.json), in column order.
-CLASS_RUNS = {"set_hbae": "Set-HBAE", "hbae": "HBAE", "wae": "WAE (plain autoencoder)", "set_vae": "Set-VAE",
-              "vae": "VAE"}
+#: The runs whose class_agreement records (results/classes/<name>.json) the two per-category tables read, in column
+#: order: the set models (the README job, its second seed, twice its steps, a generator twice as wide, the Set-VAE),
+#: and the single-image models (the HBAE, its z' strength from 0, the WAE's plain autoencoder, the VAE).
+CLASS_RUNS = {
+    "sets": {"set_hbae": "Set-HBAE", "set_hbae_seed1": "Set-HBAE, seed 1", "set_hbae_steps3000": "Set-HBAE, 3000 steps",
+             "set_hbae_gwide64": "Set-HBAE, generator width 64", "set_vae": "Set-VAE"},
+    "images": {"hbae": "HBAE", "hbae_strength0": "HBAE, z' strength from 0", "wae": "WAE (plain autoencoder)",
+               "vae": "VAE"},
+}
 
 
-def class_table() -> str:
-    """Per category, real test images and each shipped run's stochastic reconstructions labelled as that category
+def class_table(kind: str) -> str:
+    """Per category, real test images and each run's stochastic reconstructions labelled as that category
     (`hbaezoo eval RUN --metrics class_agreement`), with the category its reconstructions are most often taken for."""
     found = {path.stem: json.loads(path.read_text()) for path in sorted((REPO / "results" / "classes").glob("*.json"))}
-    runs = [name for name in CLASS_RUNS if name in found]
+    labels = CLASS_RUNS[kind]
+    runs = [name for name in labels if name in found]
     if not runs:
         return "_no records yet_"
     values = {name: found[name]["metrics"]["class_agreement"]["values"] for name in runs}
-    categories = list(dict.fromkeys(key.split("/")[0] for key in values[runs[0]]))
-    lines = ["| category | real test images in class % | " + " | ".join(
-                 f"{CLASS_RUNS[name]}: recon in class % (most often taken for)" for name in runs) + " |",
+    first = values[runs[0]]
+    categories = list(dict.fromkeys(key.split("/")[0] for key in first))
+    lines = ["| category | real test images in class % | " + " | ".join(labels[name] for name in runs) + " |",
              "|---" * (2 + len(runs)) + "|"]
 
     def cell(v: dict, category: str) -> str:
@@ -536,15 +543,15 @@ def class_table() -> str:
         taken = f" ({instead[0][0]} {instead[0][1]:.0f})" if instead else ""
         return f"{v[f'{category}/recon']:.0f}{taken}"
 
-    first = values[runs[0]]
-    for category in sorted(categories, key=lambda c: values[runs[0]][f"{c}/recon"]):
+    for category in sorted(categories, key=lambda c: first[f"{c}/recon"]):
         lines.append(f"| {category} | {first[f'{category}/real']:.0f} | "
                      + " | ".join(cell(values[name], category) for name in runs) + " |")
     commands = [f"`hbaezoo eval {found[name]['run_dir']} --metrics class_agreement --n {found[name]['n']} "
                 f"--out results/classes/{name}.json`" for name in runs]
     n = int(sum(v for k, v in first.items() if k.endswith("/n")))
-    return "\n".join(lines) + f"\n\n{n} test images, rows from most to least lost by the first run. Commands: " \
-        + "; ".join(commands) + "."
+    return "\n".join(lines) + (f"\n\nEach cell: % of reconstructions in class (the category they are most often taken "
+                               f"for, %). {n} test images; rows from most to least lost by the first column's run. "
+                               f"Commands: ") + "; ".join(commands) + "."
 
 
 DOCS = {
@@ -557,7 +564,7 @@ DOCS = {
                                                               by_name("tables").get("hbae"))),
         "generation": lambda: generation_table("generation"), "targets": targets,
         "semi16": semi_supervised, "semi16_critic": head_or_critic, "diagnostics": sampling_diagnostics,
-        "classes": class_table},
+        "classes_sets": lambda: class_table("sets"), "classes_images": lambda: class_table("images")},
     REPO / "docs" / "performance.md": performance_tables.TABLES,
     REPO / "docs" / "reliability.md": battery_tables.TABLES,
 }
