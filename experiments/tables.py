@@ -533,25 +533,33 @@ def class_table(kind: str) -> str:
     if not runs:
         return "_no records yet_"
     values = {name: found[name]["metrics"]["class_agreement"]["values"] for name in runs}
+    # A category with no test images in a run's sample is absent from its record: the union, in record order.
+    categories = list(dict.fromkeys(key.split("/")[0] for name in runs for key in values[name]))
     first = values[runs[0]]
-    categories = list(dict.fromkeys(key.split("/")[0] for key in first))
     lines = ["| category | real test images in class % | " + " | ".join(labels[name] for name in runs) + " |",
              "|---" * (2 + len(runs)) + "|"]
 
-    def cell(v: dict, category: str) -> str:
-        instead = [(key.split("/")[-1], share) for key, share in v.items() if key.startswith(f"{category}/as/")]
-        taken = f" ({instead[0][0]} {instead[0][1]:.0f})" if instead else ""
-        return f"{v[f'{category}/recon']:.0f}{taken}"
+    def cell(v: dict, category: str, key: str = "recon") -> str:
+        if f"{category}/{key}" not in v:
+            return "—"
+        instead = [(k.split("/")[-1], share) for k, share in v.items() if k.startswith(f"{category}/as/")]
+        taken = " ({} {:.0f})".format(*max(instead, key=lambda pair: pair[1])) if instead and key == "recon" else ""
+        return f"{v[f'{category}/{key}']:.0f}{taken}"
 
-    for category in sorted(categories, key=lambda c: first[f"{c}/recon"]):
-        lines.append(f"| {category} | {first[f'{category}/real']:.0f} | "
+    def real(category: str) -> str:
+        return next(cell(values[name], category, "real") for name in runs if f"{category}/real" in values[name])
+
+    for category in sorted(categories, key=lambda c: first.get(f"{c}/recon", float("inf"))):
+        lines.append(f"| {category} | {real(category)} | "
                      + " | ".join(cell(values[name], category) for name in runs) + " |")
+    sizes = {name: int(sum(v for k, v in values[name].items() if k.endswith("/n"))) for name in runs}
     commands = [f"`hbaezoo eval {found[name]['run_dir']} --metrics class_agreement --n {found[name]['n']} "
                 f"--out results/classes/{name}.json`" for name in runs]
-    n = int(sum(v for k, v in first.items() if k.endswith("/n")))
+    read = (f"{sizes[runs[0]]} test images in every run" if len(set(sizes.values())) == 1 else
+            "test images read: " + ", ".join(f"{labels[name]} {n}" for name, n in sizes.items()))
     return "\n".join(lines) + (f"\n\nEach cell: % of reconstructions in class (the category they are most often taken "
-                               f"for, %). {n} test images; rows from most to least lost by the first column's run. "
-                               f"Commands: ") + "; ".join(commands) + "."
+                               f"for, %); {read}; the real column from the first run that read the category; rows "
+                               f"from most to least lost by the first column's run. Commands: ") + "; ".join(commands) + "."
 
 
 DOCS = {
