@@ -153,10 +153,13 @@ class HBAE(ObservedLabels, Encodes, ConditionalAdversarial):
         if not (isinstance(match_draws, int) and not isinstance(match_draws, bool) and match_draws >= 1):
             raise ConfigError(f"{type(self).__name__}.match_draws is how many draws per element the matched part of R "
                               f"pairs a set with, a whole number >= 1, got {match_draws!r}.")
-        if match_draws != 1 and not regulariser_match:
-            raise ConfigError(f"{type(self).__name__}.match_draws = {match_draws!r} only acts on the matched part of R, "
-                              f"and regulariser_match is {regulariser_match!r}: give R a share on matched draws "
-                              f"(e.g. regulariser_match = 0.5) or leave match_draws at 1.")
+        unused = [f"{name} = {value!r}" for name, value, default in (("matching", matching, "nearest"),
+                                                                       ("match_draws", match_draws, 1))
+                  if value != default]
+        if unused and not regulariser_match:
+            raise ConfigError(f"{type(self).__name__}: {', '.join(unused)} only act on the matched part of R, and "
+                              f"regulariser_match is {regulariser_match!r}: give R a share on matched draws "
+                              f"(e.g. regulariser_match = 0.5) or leave them at matching = 'nearest', match_draws = 1.")
         self.match_draws = match_draws
         if adversarial_weight == 0 and not self.has_generator_terms:
             raise ConfigError(

@@ -299,7 +299,7 @@ def test_a_single_image_is_covered_by_its_nearest_of_several_draws():
     x = torch.rand(8, 1, 3, 16, 16) * 2 - 1
     torch.manual_seed(0)
     model = tiny_model(MODELS.get("hbae"), Sizes(), regulariser_match=1.0, matching="covering", match_draws=4)
-    noise = lambda z, m: torch.rand(len(z) * m, 3, 16, 16) * 2 - 1  # noqa: E731
+    noise = lambda z, m: torch.rand(len(z) * m, 3, 16, 16) * 2 - 1
     model.generate = lambda z, m: torch.cat([noise(z, m).view(len(z), m, 3, 16, 16)[:, :3], x], 1).flatten(0, 1)
     assert float(model.reconstruction_penalty(x, torch.zeros(8, model.z_dim))) == 0.0
     costs = {}
@@ -319,9 +319,10 @@ def test_match_draws_must_be_a_whole_number_of_draws(draws):
         tiny_model(MODELS.get("set_hbae"), Sizes(), regulariser_match=0.5, match_draws=draws)
 
 
-def test_match_draws_without_matched_r_is_a_clear_error():
-    with pytest.raises(ConfigError, match="only acts on the matched part of R"):
-        tiny_model(MODELS.get("set_hbae"), Sizes(), regulariser_match=0.0, match_draws=2)
+@pytest.mark.parametrize("setting", [dict(match_draws=2), dict(matching="covering"), dict(matching="assignment")])
+def test_matching_settings_without_matched_r_are_a_clear_error(setting):
+    with pytest.raises(ConfigError, match="only act on the matched part of R"):
+        tiny_model(MODELS.get("set_hbae"), Sizes(), regulariser_match=0.0, **setting)
 
 
 def test_mode_seeking_penalises_a_generator_that_ignores_its_noise():
