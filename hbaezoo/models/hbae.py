@@ -27,7 +27,6 @@ with `critic_labels` the critic reads those labels beside z instead, as a cGAN's
 from __future__ import annotations
 
 import gin
-import numpy as np
 import torch
 from einops import rearrange, reduce, repeat
 from torch import nn
@@ -37,21 +36,11 @@ from hbaezoo.models.adversarial import ConditionalAdversarial
 from hbaezoo.components.classifiers import cross_entropy_on_labelled
 from hbaezoo.components.posterior import Posterior
 from hbaezoo.models.base import Batch, Encodes, as_set, build
+from hbaezoo.models.matching import MATCHINGS, matched_distance
 from hbaezoo.models.semi_supervised import ObservedLabels
 from hbaezoo.registry import DIVERGENCES, MODELS
 
 REGULARISED_PARTS = ("encoder", "generator")
-#: How `matched_penalty` pairs a set's elements with its draws: nearest both ways, one to one, or
-#: each element with its nearest draw only (covering).
-MATCHINGS = ("nearest", "assignment", "covering")
-
-
-def assignment(cost: torch.Tensor) -> torch.Tensor:
-    """The one-to-one pairing of least total cost per set: cost [B, K, M ≥ K] -> draw of each element [B, K]."""
-    from scipy.optimize import linear_sum_assignment
-
-    pairs = [linear_sum_assignment(c)[1] for c in cost.detach().cpu().numpy()]
-    return torch.as_tensor(np.stack(pairs), device=cost.device, dtype=torch.long)
 
 
 @MODELS.register("hbae")
@@ -153,13 +142,11 @@ class HBAE(ObservedLabels, Encodes, ConditionalAdversarial):
         if not (isinstance(match_draws, int) and not isinstance(match_draws, bool) and match_draws >= 1):
             raise ConfigError(f"{type(self).__name__}.match_draws is how many draws per element the matched part of R "
                               f"pairs a set with, a whole number >= 1, got {match_draws!r}.")
-        unused = [f"{name} = {value!r}" for name, value, default in (("matching", matching, "nearest"),
-                                                                       ("match_draws", match_draws, 1))
-                  if value != default]
-        if unused and not regulariser_match:
-            raise ConfigError(f"{type(self).__name__}: {', '.join(unused)} only act on the matched part of R, and "
-                              f"regulariser_match is {regulariser_match!r}: give R a share on matched draws "
-                              f"(e.g. regulariser_match = 0.5) or leave them at matching = 'nearest', match_draws = 1.")
+        if (matching, match_draws) != ("nearest", 1) and not regulariser_match:
+            raise ConfigError(f"{type(self).__name__}: matching = {matching!r} and match_draws = {match_draws!r} only "
+                              f"act on the matched part of R, and regulariser_match is {regulariser_match!r}: give R a "
+                              f"share on matched draws (e.g. regulariser_match = 0.5) or leave them at matching = "
+                              f"'nearest', match_draws = 1.")
         self.match_draws = match_draws
         if adversarial_weight == 0 and not self.has_generator_terms:
             raise ConfigError(
@@ -290,38 +277,11 @@ class HBAE(ObservedLabels, Encodes, ConditionalAdversarial):
         return self.beta * self.view_prior(Posterior(views.flatten(0, 1)))
 
     def matched_penalty(self, x: torch.Tensor, z: torch.Tensor) -> torch.Tensor:
-        """R between a set x [B, K, C, H, W] and M = K·`match_draws` draws G(z'|z) of its code, paired by `matching`:
-
-        'nearest'     both ways (a Chamfer distance): each element against its nearest draw, each
-                      draw against its nearest element; several draws may copy one view.
-        'assignment'  one to one, the pairing of least total cost (the Hungarian algorithm,
-                      scipy's linear_sum_assignment), so K of the M draws must become K different views.
-        'covering'    each element against its nearest draw only (implicit maximum likelihood
-                      estimation, Li & Malik, 2019): the other draws are free of R, so the noise z'
-                      need not be ignored for the nearest draw to hold the element's shape.
-
-        A set's views differ, and one image G(0|z) can only be their average (a blob of the right
-        colour); matching lets each draw become one view of the object. The pairing is by pixel
-        L1 and carries no gradient.
-        """
-        k = x.shape[1]
-        n_draws = k * self.match_draws
+        """R between a set x [B, K, C, H, W] and K·`match_draws` draws G(z'|z) of its code, paired by `matching`
+        (models/matching.py: nearest both ways, one to one, or covering)."""
+        n_draws = x.shape[1] * self.match_draws
         draws = rearrange(self.generate(z, n_draws), "(b n) c h w -> b n c h w", n=n_draws)
-        with torch.no_grad():
-            cost = torch.cdist(x.flatten(2).float(), draws.flatten(2).float(), p=1)  # [B, K elements, M draws]
-
-        def pick(sets: torch.Tensor, index: torch.Tensor) -> torch.Tensor:
-            """sets [B, N, C, H, W], index [B, J] -> the picked elements [B·J, C, H, W]."""
-            index = index[:, :, None, None, None].expand(-1, -1, *sets.shape[2:])
-            return torch.gather(sets, 1, index).flatten(0, 1)
-
-        if self.matching == "assignment":
-            return self.regulariser(x.flatten(0, 1), pick(draws, assignment(cost)))
-        covered = self.regulariser(x.flatten(0, 1), pick(draws, cost.argmin(2)))
-        if self.matching == "covering":
-            return covered
-        faithful = self.regulariser(pick(x, cost.argmin(1)), draws.flatten(0, 1))
-        return 0.5 * (covered + faithful)
+        return matched_distance(self.regulariser, x, draws, self.matching)
 
     def critic_code(self, z: torch.Tensor) -> torch.Tensor:
         # Without this path the encoder is not part of the critic: it learns from the divergence and R alone.
@@ -333,15 +293,15 @@ class HBAE(ObservedLabels, Encodes, ConditionalAdversarial):
         return self.generate(z if self.encoder_through_generator else z.detach(), k)
 
     def generator_terms(self, batch: Batch, z: torch.Tensor) -> dict[str, torch.Tensor]:
-        out = {}
+        x, out = as_set(batch["x"]), {}
         if self.regulariser is not None and self.regulariser_trains.get("generator"):
-            out["regulariser"] = self.regulariser_trains["generator"] * self.reconstruction_penalty(as_set(batch["x"]), z)
+            out["regulariser"] = self.regulariser_trains["generator"] * self.reconstruction_penalty(x, z)
         if self.code_consistency:
-            out["code_consistency"] = self.code_consistency * self.code_error(z, as_set(batch["x"]).shape[1])
+            out["code_consistency"] = self.code_consistency * self.code_error(z, x.shape[1])
         if self.mode_seeking:
             out["mode_seeking"] = self.mode_seeking * self.sameness(z)
         if self.feature_matching:
-            out["feature_matching"] = self.feature_matching * self.feature_gap(as_set(batch["x"]), z)
+            out["feature_matching"] = self.feature_matching * self.feature_gap(x, z)
         return out
 
     @property

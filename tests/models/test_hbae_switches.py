@@ -245,7 +245,7 @@ def test_regulariser_match_outside_zero_to_one_is_a_clear_error():
 def test_assignment_is_the_cheapest_one_to_one_pairing():
     from itertools import permutations
 
-    from hbaezoo.models.hbae import assignment
+    from hbaezoo.models.matching import assignment
 
     cost = torch.rand(5, 4, 4)
     pairing = assignment(cost)
