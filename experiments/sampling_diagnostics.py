@@ -9,6 +9,9 @@ generator drawing
               draws, put samples where the generator never trained?
   noise_free  z' = 0, the mean image G(0|z) that R trains on every view: is the object already
               gone from the code and the generator, or only from the noisy draws?
+  own_views   (models with inferred views, `regulariser_views`) each element redrawn from its own
+              view, G(vᵢ|z), which R trains: a reconstruction, not a draw. Is the object lost in
+              the code and the generator, or in where a draw's z' comes from?
 
     python experiments/sampling_diagnostics.py runs/ablation/tables/set_hbae --out results/diagnostics/set_hbae.json
     python experiments/sampling_diagnostics.py RUN --modes sampled --metrics recon_agreement --out FILE
@@ -28,9 +31,12 @@ import tempfile
 from pathlib import Path
 
 import torch
+from einops import rearrange, repeat
+
+from hbaezoo.models.base import as_set
 
 REPO = Path(__file__).resolve().parents[1]
-MODES = ("sampled", "batch_bn", "noise_free")
+MODES = ("sampled", "batch_bn", "noise_free", "own_views")
 METRICS = "set_recon_agreement,recon_agreement"
 
 
@@ -47,7 +53,26 @@ def drawing(mode: str):
             if not getattr(model, "noise_dim", 0):
                 raise SystemExit(f"--modes noise_free: {model.display_name} draws no noise z'; leave that mode out.")
             generate = model.generate
-            model.generate = lambda z, k=1, noise_scale=1.0: generate(z, k, noise_scale=0.0)
+            model.generate = lambda z, k=1, noise_scale=1.0, noise=None: generate(z, k, noise_scale=0.0, noise=noise)
+        elif mode == "own_views":
+            if getattr(model, "view_head", None) is None:
+                raise SystemExit(f"--modes own_views: {model.display_name} infers no views (regulariser_views = 0); "
+                                 f"leave that mode out.")
+
+            def redraw(x: torch.Tensor) -> torch.Tensor:  # sets [B, K, C, H, W] -> G(vᵢ|z) [B, K, C, H, W]
+                posterior, views = model.encode_views(x)
+                k = x.shape[1]
+                images = model.generator(repeat(posterior.mean, "b z -> (b k) z", k=k), rearrange(views, "b k n -> (b k) n"))
+                return rearrange(images, "(b k) c h w -> b k c h w", k=k)
+
+            def reconstruct_set(x, k):
+                if k != as_set(x).shape[1]:
+                    raise SystemExit("--modes own_views redraws each element of a set: set metrics that draw more or "
+                                     "fewer elements than they give (set_complete) do not apply; leave them out.")
+                return redraw(as_set(x))
+
+            model.reconstruct_set = torch.no_grad()(reconstruct_set)
+            model.reconstruct = torch.no_grad()(lambda x, n: repeat(redraw(as_set(x))[:, 0], "b c h w -> n b c h w", n=n))
 
     return change
 

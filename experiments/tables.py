@@ -491,9 +491,11 @@ def targets() -> str:
 #: How experiments/sampling_diagnostics.py drew, in the table's words.
 DRAWING = {"sampled": "as sampled (batch norm on its running statistics)",
            "batch_bn": "as sampled, batch norm on each batch's own statistics",
-           "noise_free": "noise-free: z' = 0, the mean image G(0|z)"}
+           "noise_free": "noise-free: z' = 0, the mean image G(0|z)",
+           "own_views": "each element redrawn from its own inferred view, G(vᵢ|z): a reconstruction, not a draw"}
 DIAGNOSED = {"set_hbae": "Set-HBAE, `gin/set_hbae_shapes.gin` as shipped", "hbae": "HBAE, `gin/hbae_shapes.gin` as shipped",
-             "set_vae": "Set-VAE, `gin/set_vae_shapes.gin` as shipped (the control)"}
+             "set_vae": "Set-VAE, `gin/set_vae_shapes.gin` as shipped (the control)",
+             "set_hbae_views_within": "Set-HBAE, R on within-set views (`confirm/set_hbae_views_within`, not adopted)"}
 
 
 def sampling_diagnostics() -> str:
@@ -514,11 +516,13 @@ def sampling_diagnostics() -> str:
 
 
 #: The runs whose class_agreement records (results/classes/<name>.json) the two per-category tables read, in column
-#: order: the set models (the README job, its second seed, twice its steps, a generator twice as wide, the Set-VAE),
+#: order: the set models (the README job, its second seed, twice its steps, a generator twice as wide, R on within-set
+#: views, the Set-VAE),
 #: and the single-image models (the HBAE, its z' strength from 0, the WAE's plain autoencoder, the VAE).
 CLASS_RUNS = {
     "sets": {"set_hbae": "Set-HBAE", "set_hbae_seed1": "Set-HBAE, seed 1", "set_hbae_steps3000": "Set-HBAE, 3000 steps",
-             "set_hbae_gwide64": "Set-HBAE, generator width 64", "set_vae": "Set-VAE"},
+             "set_hbae_gwide64": "Set-HBAE, generator width 64",
+             "set_hbae_views_within": "Set-HBAE, R on within-set views", "set_vae": "Set-VAE"},
     "images": {"hbae": "HBAE", "hbae_strength0": "HBAE, z' strength from 0", "wae": "WAE (plain autoencoder)",
                "vae": "VAE"},
 }

@@ -130,10 +130,14 @@ class ConditionalAdversarial(Model):
         """The generator's adversarial loss on critic scores of its fakes [N], at `adversarial_weight`."""
         return self.adversarial_weight * self.adversarial.generator(fake)
 
-    def generate(self, z: torch.Tensor, k: int = 1, noise_scale: float = 1.0) -> torch.Tensor:
-        """k images per code: z [B, Z] -> [B * k, C, H, W] (element-major within each code)."""
+    def generate(self, z: torch.Tensor, k: int = 1, noise_scale: float = 1.0,
+                 noise: torch.Tensor | None = None) -> torch.Tensor:
+        """k images per code: z [B, Z] -> [B * k, C, H, W] (element-major within each code); z' [B * k, N]
+        drawn from N(0, I) unless given."""
         z = repeat(z, "b z -> (b k) z", k=k)
-        noise = torch.randn(z.shape[0], self.noise_dim, device=z.device, dtype=z.dtype) * noise_scale
+        if noise is None:
+            noise = torch.randn(z.shape[0], self.noise_dim, device=z.device, dtype=z.dtype)
+        noise = noise * noise_scale
         return self.generator(z, noise)
 
     def critic_loss(self, batch: Batch):

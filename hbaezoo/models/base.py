@@ -162,7 +162,7 @@ class Encodes:
         Non-finite codes (a diverging run about to be stopped) are left out; with fewer than two
         finite ones the prior keeps its last fit.
         """
-        if not self.estimates:
+        if not getattr(self.sampling_prior, "fits", False):
             return
         # clone(): under torch.compile's CUDA graphs the next call overwrites an output in place.
         codes = torch.cat([self.encode(batch["x"]).mean.clone() for batch in batches])

@@ -19,6 +19,8 @@ its real elements do on average).
 How loud the critic is for the generator beside R is `adversarial_weight` (1: Eq. 7 as written).
 R may also compare each element with its redraw from its own inferred view, G(vᵢ|z) (`regulariser_views`),
 and a share of it with draws matched to the set's views (`regulariser_match`, `matching`, `match_draws`).
+Where the model samples, z' comes from `noise_prior`: N(0, I) as in training, or a density fitted to the
+inferred views after training (`priors.gmm`), as the code prior is fitted to the codes.
 With a `classifier` (models/semi_supervised.py) it is the semi-supervised HBAE of §3: the
 critic phase adds γ·cross-entropy of the classifier on the codes of the examples that carry a label;
 with `critic_labels` the critic reads those labels beside z instead, as a cGAN's does.
@@ -38,7 +40,7 @@ from hbaezoo.components.posterior import Posterior
 from hbaezoo.models.base import Batch, Encodes, as_set, build
 from hbaezoo.models.matching import MATCHINGS, matched_distance
 from hbaezoo.models.semi_supervised import ObservedLabels
-from hbaezoo.registry import DIVERGENCES, MODELS
+from hbaezoo.registry import DIVERGENCES, MODELS, PRIORS
 
 REGULARISED_PARTS = ("encoder", "generator")
 
@@ -61,6 +63,7 @@ class HBAE(ObservedLabels, Encodes, ConditionalAdversarial):
         discriminator=gin.REQUIRED,
         divergence=gin.REQUIRED,
         prior=None,
+        noise_prior=None,
         regulariser=None,
         adversarial=None,
         penalty=None,
@@ -77,6 +80,7 @@ class HBAE(ObservedLabels, Encodes, ConditionalAdversarial):
         regulariser_noise: float = 0.0,
         regulariser_match: float = 0.0,
         regulariser_views: float = 0.0,
+        views_within_set: bool = False,
         matching: str = "nearest",
         match_draws: int = 1,
         classifier=None,
@@ -131,11 +135,22 @@ class HBAE(ObservedLabels, Encodes, ConditionalAdversarial):
                               f"use a discriminator that has one (discriminators.projection) or set it to 0.")
         self.regulariser_match = regulariser_match
         self.regulariser_views = regulariser_views
+        if views_within_set and not regulariser_views:
+            raise ConfigError(f"{type(self).__name__}.views_within_set = True says how views are read, and this model "
+                              f"reads none (regulariser_views = 0); set regulariser_views > 0 or leave it False.")
+        self.views_within_set = bool(views_within_set)
         # Each element's own z' (its view), read from its encoder features, and the pull of the views towards
         # N(0, I), where draws take their z': built only when R uses them. MMD whatever the codes' divergence is,
         # since a view is a point, not a Gaussian that KL could read.
         self.view_head = nn.Linear(self.encoder.feature_dim, noise_dim) if regulariser_views else None
         self.view_prior = DIVERGENCES.get("mmd")() if regulariser_views else None
+        # Where a sampling draw takes its z': the views R trained G on fill N(0, I) no better than the codes
+        # fill theirs, so a prior fitted to them after training (ex-post, as for the codes) can stand in.
+        self.noise_prior = build(noise_prior if noise_prior is not None else PRIORS.get("normal"), z_dim=noise_dim)
+        if getattr(self.noise_prior, "fits", False) and not regulariser_views:
+            raise ConfigError(f"{type(self).__name__}.noise_prior = {type(self.noise_prior).__name__} is fitted to the "
+                              f"inferred views, and this model infers none (regulariser_views = 0); set "
+                              f"regulariser_views > 0 or leave noise_prior at N(0, I) (priors.normal).")
         if matching not in MATCHINGS:
             raise ConfigError(f"{type(self).__name__}.matching must be one of {MATCHINGS}, got {matching!r}.")
         self.matching = matching
@@ -160,6 +175,22 @@ class HBAE(ObservedLabels, Encodes, ConditionalAdversarial):
                 f"{type(self).__name__}.regulariser_trains: {unknown} are not parts it can train; "
                 f"choose among {REGULARISED_PARTS}, e.g. `models.hbae.regulariser_trains = ('encoder', 'generator')`."
             )
+
+    @property
+    def estimates(self) -> bool:
+        return super().estimates or bool(getattr(self.noise_prior, "fits", False))
+
+    @torch.no_grad()
+    def estimate(self, batches) -> None:
+        """Fit the code prior to the training codes and, where it fits, the noise prior to their sets' views [N·K, N]."""
+        batches = list(batches)
+        super().estimate(batches)
+        if not getattr(self.noise_prior, "fits", False):
+            return
+        views = torch.cat([self.encode_views(as_set(batch["x"]))[1].flatten(0, 1).clone() for batch in batches])
+        views = views[torch.isfinite(views).all(1)]
+        if len(views) >= 2:
+            self.noise_prior.fit(views)
 
     def critic_group_parameters(self):
         # Encoder and discriminator are trained jointly against the generator (paper §4.2); a classifier on the
@@ -264,12 +295,15 @@ class HBAE(ObservedLabels, Encodes, ConditionalAdversarial):
         """Sets x [B, K, C, H, W] -> (posterior over the set code [B, Z], each element's view [B, K, N] or None).
 
         The view is the z' that the generator should be given to redraw that very element: a linear
-        head on the element's encoder features, pulled towards N(0, I) by an MMD (`view_divergence`) so
+        head on the element's encoder features (less their mean over its set with `views_within_set`), pulled towards N(0, I) by an MMD (`view_divergence`) so
         that the noise z' of a draw lands among the views R trained the generator on (`regulariser_views`).
         """
         if self.view_head is None:
             return self.encode(x), None
         features = self.element_features(x)
+        if self.views_within_set:
+            # What sets an element apart from its set, not what the set shares: the object stays with the code.
+            return self.head(self.pooler(features)), self.view_head(features - reduce(features, "b k f -> b 1 f", "mean"))
         return self.head(self.pooler(features)), self.view_head(features)
 
     def view_divergence(self, views: torch.Tensor) -> torch.Tensor:
@@ -351,8 +385,11 @@ class HBAE(ObservedLabels, Encodes, ConditionalAdversarial):
         return self.generator(z, z.new_zeros(z.shape[0], self.noise_dim))
 
     def draw(self, posterior, k):
-        """One code per posterior, k images from it with different z'."""
-        return self.generate(posterior.sample(), k)
+        """One code per posterior, k images from it with different z' (from `noise_prior` where it is fitted)."""
+        z = posterior.sample()
+        if not getattr(self.noise_prior, "fits", False):
+            return self.generate(z, k)
+        return self.generate(z, k, noise=self.noise_prior.sample(z.shape[0] * k).to(z.dtype))
 
 
 @MODELS.register("set_hbae")

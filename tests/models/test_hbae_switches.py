@@ -231,6 +231,59 @@ def test_regulariser_views_beyond_what_matching_leaves_is_a_clear_error():
         tiny_model(MODELS.get("set_hbae"), Sizes(), regulariser_views=0.5, regulariser_noise=1.0)
 
 
+def test_views_within_a_set_hold_what_parts_its_elements_not_what_they_share():
+    """With `views_within_set` the view head reads each element's features less their set mean: a set of
+    copies has every view at the head's bias, and a set's views always average to it."""
+    torch.manual_seed(0)
+    model = tiny_model(MODELS.get("set_hbae"), Sizes(), regulariser_views=1.0, regulariser_match=0.0,
+                       views_within_set=True).eval()
+    bias = model.view_head.bias.detach()
+    copies = (torch.rand(2, 1, 3, 16, 16) * 2 - 1).expand(2, 4, 3, 16, 16)
+    assert torch.allclose(model.encode_views(copies)[1], bias.expand(2, 4, -1), atol=1e-5)
+    x = torch.rand(2, 4, 3, 16, 16) * 2 - 1
+    views = model.encode_views(x)[1]
+    assert torch.allclose(views.mean(1), bias.expand(2, -1), atol=1e-5) and views.std(1).min() > 0
+    model.views_within_set = False  # the element's own features: the set's share moves its views
+    assert not torch.allclose(model.encode_views(copies)[1], bias.expand(2, 4, -1), atol=1e-3)
+    with pytest.raises(ConfigError, match="views_within_set"):
+        tiny_model(MODELS.get("set_hbae"), Sizes(), regulariser_views=0.0, views_within_set=True)
+
+
+def test_a_fitted_noise_prior_is_where_sampling_draws_take_z_and_training_draws_do_not():
+    """With `noise_prior = priors.gmm` the views of the training sets are fitted after training, and the
+    model's sampling draws (set-recon, set-uncond, recon) take z' there; training's draws stay N(0, I)."""
+    from hbaezoo.registry import PRIORS
+
+    torch.manual_seed(0)
+    model = tiny_model(MODELS.get("set_hbae"), Sizes(), regulariser_views=1.0, regulariser_match=0.0,
+                       noise_prior=PRIORS.get("gmm"))
+    with torch.no_grad():  # every view near 5: far from where N(0, I) draws
+        model.view_head.weight.mul_(1e-3)
+        model.view_head.bias.fill_(5.0)
+    given = []
+    forward = model.generator.forward
+    model.generator.forward = lambda z, noise: given.append(noise) or forward(z, noise)
+    x = torch.rand(6, 4, 3, 16, 16) * 2 - 1
+    assert model.estimates
+    model.eval()
+    model.estimate(iter([{"x": x[:3]}, {"x": x[3:]}]))  # batches arrive once, as the trainer hands them
+    assert int(model.noise_prior.fitted_on) == 24
+    model.reconstruct_set(x[:2], 3)
+    model.sample_sets(2, 3)
+    assert len(given) == 2 and all(torch.allclose(n, torch.full_like(n, 5.0), atol=0.1) for n in given)
+    model.generate(torch.zeros(64, model.z_dim))  # a training draw
+    assert abs(float(given[-1].mean())) < 0.5 and 0.5 < float(given[-1].std()) < 1.5
+
+
+def test_a_noise_prior_fitted_without_views_is_a_clear_error():
+    from hbaezoo.registry import PRIORS
+
+    with pytest.raises(ConfigError, match="fitted to the inferred views"):
+        tiny_model(MODELS.get("set_hbae"), Sizes(), regulariser_views=0.0, noise_prior=PRIORS.get("gmm"))
+    plain = tiny_model(MODELS.get("set_hbae"), Sizes(), regulariser_views=0.0, prior=PRIORS.get("normal"))
+    assert not plain.estimates  # nothing to fit
+
+
 def test_regulariser_match_outside_zero_to_one_is_a_clear_error():
     with pytest.raises(ConfigError, match="regulariser_match"):
         tiny_model(MODELS.get("set_hbae"), Sizes(), regulariser_match=2.0)
