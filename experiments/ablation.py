@@ -214,14 +214,15 @@ GENERATION = {
     # ... whose draws at sampling take z' from a mixture fitted to the training views, not from N(0, I), which the
     # views never fill (both rows above drew noise off where R trained G: within-set spread 1.1-1.4 x real).
     "gmm_nocritic_views1_vgmm": GMM + NO_CRITIC + [M + "regulariser_views = 1.0", M + "noise_prior = @priors.gmm"],
-    "gmm_nocritic_views1_noise4_vgmm": GMM + NO_CRITIC + [M + "regulariser_views = 1.0", M + "noise_prior = @priors.gmm"]
-    + noise(4),
+    "gmm_nocritic_views1_noise4_vgmm": GMM + NO_CRITIC + [M + "regulariser_views = 1.0",
+                                                          M + "noise_prior = @priors.gmm"] + noise(4),
     # ... whose draws from their own set's views alone still lost the object's colour: the views held the object and
     # the set code little. Views read from what sets an element apart from its set (its features less the set's mean).
     "gmm_nocritic_views1_noise4_within_vgmm": GMM + NO_CRITIC + [M + "regulariser_views = 1.0",
                                                                   M + "noise_prior = @priors.gmm",
                                                                   M + "views_within_set = True"] + noise(4),
-    "gmm_nocritic_views1_within_vgmm": GMM + NO_CRITIC + [M + "regulariser_views = 1.0", M + "noise_prior = @priors.gmm",
+    "gmm_nocritic_views1_within_vgmm": GMM + NO_CRITIC + [M + "regulariser_views = 1.0",
+                                                          M + "noise_prior = @priors.gmm",
                                                           M + "views_within_set = True"],
     # ... and the shipped recipe's matched draws beside them, in place of the blurred mean image.
     "gmm_match05_nocritic_views05_noise4_within_vgmm": GMM + match(0.5) + NO_CRITIC + [
@@ -239,13 +240,13 @@ VARIANTS["gen16/gmm_match05_long"] = (BEFORE.format("set_hbae_shapes"), SCREEN +
 VARIANTS["gen16/gmm_match05_nocritic_batch4"] = (BEFORE.format("set_hbae_shapes"), SCREEN + GMM + match(0.5) + NO_CRITIC
                                                  + ["Trainer.batch_size = 4"], 2 * GEN_STEPS)
 VARIANTS["gen16/gmm_match05_nocritic_long"] = (BEFORE.format("set_hbae_shapes"), SCREEN + GMM + match(0.5) + NO_CRITIC, 1500)
-# The seventh round's within-set views at the `…_long` screen's 1500 steps: do they gain with steps as the shipped one did?
-# Each with a second seed, to read the two by.
-VARIANTS["gen16/gmm_nocritic_views1_noise4_within_vgmm_long"] = (
-    BEFORE.format("set_hbae_shapes"), SCREEN + GENERATION["gmm_nocritic_views1_noise4_within_vgmm"], 1500)
+# The seventh round's within-set views at the `…_long` screen's 1500 steps: do they gain with steps as the shipped
+# one did? Each with a second seed, to read the two by.
+WITHIN = GENERATION["gmm_nocritic_views1_noise4_within_vgmm"]
+VARIANTS["gen16/gmm_nocritic_views1_noise4_within_vgmm_long"] = (BEFORE.format("set_hbae_shapes"), SCREEN + WITHIN,
+                                                                  1500)
 VARIANTS["gen16/gmm_nocritic_views1_noise4_within_vgmm_long_seed1"] = (
-    BEFORE.format("set_hbae_shapes"), SCREEN + GENERATION["gmm_nocritic_views1_noise4_within_vgmm"] + ["Trainer.seed = 1"],
-    1500)
+    BEFORE.format("set_hbae_shapes"), SCREEN + WITHIN + ["Trainer.seed = 1"], 1500)
 VARIANTS["gen16/gmm_match05_nocritic_long_seed1"] = (BEFORE.format("set_hbae_shapes"),
                                                      SCREEN + GMM + match(0.5) + NO_CRITIC + ["Trainer.seed = 1"], 1500)
 # The bound a plain autoencoder sets: WAE-MMD, the same encoder and generator, a deterministic decoder,
@@ -467,18 +468,22 @@ def main(argv=None) -> int:
         for b in extra:
             ev += ["-b", b]
         out = REPO / "results" / args.table / f"{name.replace('/', '__')}.json"
-        if args.reevaluate:  # the training already ran and was timed: its record keeps the training part
+        trained = {"recipe": recipe, "bindings": bindings, "steps": steps, "machine": machine(),
+                   "train_command": shlex.join(["hbaezoo", *train[3:]])}
+        if args.reevaluate:  # the training already ran and was timed: its record keeps what it says of it
             if not out.is_file():
                 raise SystemExit(f"--reevaluate {name}: no record at {out} to take the training part from; "
                                  f"train it first (drop --reevaluate).")
-            train_s = json.loads(out.read_text())["train_seconds"]
+            old = json.loads(out.read_text())
+            if old["train_command"] != trained["train_command"]:
+                raise SystemExit(f"--reevaluate {name}: the record's run was trained by `{old['train_command']}`, "
+                                 f"and the variant now says `{trained['train_command']}`; train it again.")
+            trained = {key: old[key] for key in trained} | {"train_seconds": old["train_seconds"]}
         else:
-            train_s = run(train)
+            trained["train_seconds"] = run(train)
         eval_s = run(ev)
         record = {
-            "name": name, "recipe": recipe, "bindings": bindings, "steps": steps, "machine": machine(),
-            "train_command": shlex.join(["hbaezoo", *train[3:]]), "eval_command": shlex.join(["hbaezoo", *ev[3:]]),
-            "train_seconds": train_s, "eval_seconds": eval_s,
+            "name": name, **trained, "eval_command": shlex.join(["hbaezoo", *ev[3:]]), "eval_seconds": eval_s,
             "curves": curve_summary(rd),
             "eval": json.loads(rd.results.read_text()),
         }

@@ -59,20 +59,27 @@ def drawing(mode: str):
                 raise SystemExit(f"--modes own_views: {model.display_name} infers no views (regulariser_views = 0); "
                                  f"leave that mode out.")
 
-            def redraw(x: torch.Tensor) -> torch.Tensor:  # sets [B, K, C, H, W] -> G(vᵢ|z) [B, K, C, H, W]
-                posterior, views = model.encode_views(x)
-                k = x.shape[1]
-                images = model.generator(repeat(posterior.mean, "b z -> (b k) z", k=k), rearrange(views, "b k n -> (b k) n"))
-                return rearrange(images, "(b k) c h w -> b k c h w", k=k)
-
-            def reconstruct_set(x, k):
-                if k != as_set(x).shape[1]:
+            @torch.no_grad()
+            def reconstruct_set(x: torch.Tensor, k: int) -> torch.Tensor:
+                """Sets x [B, K, C, H, W] -> each element redrawn from its own view, G(vᵢ|z) [B, K, C, H, W]."""
+                x = as_set(x)
+                if k != x.shape[1]:
                     raise SystemExit("--modes own_views redraws each element of a set: set metrics that draw more or "
                                      "fewer elements than they give (set_complete) do not apply; leave them out.")
-                return redraw(as_set(x))
+                posterior, views = model.encode_views(x)
+                images = model.generator(repeat(posterior.mean, "b z -> (b k) z", k=k),
+                                         rearrange(views, "b k n -> (b k) n"))
+                return rearrange(images, "(b k) c h w -> b k c h w", k=k)
 
-            model.reconstruct_set = torch.no_grad()(reconstruct_set)
-            model.reconstruct = torch.no_grad()(lambda x, n: repeat(redraw(as_set(x))[:, 0], "b c h w -> n b c h w", n=n))
+            @torch.no_grad()
+            def reconstruct(x: torch.Tensor, n: int) -> torch.Tensor:
+                """Images x [B, C, H, W] -> n copies of each redrawn from its own view [n, B, C, H, W]."""
+                if model.views_within_set:
+                    raise SystemExit("--modes own_views: with views_within_set a single image, a set of one, has no "
+                                     "view of its own; read set metrics only (--metrics set_recon_agreement).")
+                return repeat(reconstruct_set(x, 1)[:, 0], "b c h w -> n b c h w", n=n)
+
+            model.reconstruct_set, model.reconstruct = reconstruct_set, reconstruct
 
     return change
 

@@ -135,6 +135,13 @@ class Model(nn.Module):
         raise self._lacks("sample sets", f"a {self.display_name} has no code shared by a set's elements.")
 
 
+def fit_finite(prior, points: torch.Tensor) -> None:
+    """Fit a prior to the finite rows of points [N, D]; with fewer than two it keeps its last fit."""
+    points = points[torch.isfinite(points).all(1)]
+    if len(points) >= 2:
+        prior.fit(points)
+
+
 class Encodes:
     """Mixin for models with an encoder: per-element features, a set pooler, a latent head, and
     every capability built on them (reconstruct, sample, Markov chain, set variants).
@@ -165,10 +172,7 @@ class Encodes:
         if not getattr(self.sampling_prior, "fits", False):
             return
         # clone(): under torch.compile's CUDA graphs the next call overwrites an output in place.
-        codes = torch.cat([self.encode(batch["x"]).mean.clone() for batch in batches])
-        codes = codes[torch.isfinite(codes).all(1)]
-        if len(codes) >= 2:
-            self.sampling_prior.fit(codes)
+        fit_finite(self.sampling_prior, torch.cat([self.encode(batch["x"]).mean.clone() for batch in batches]))
 
     def encode(self, x: torch.Tensor) -> Posterior:
         """Images [B, C, H, W] or sets [B, K, C, H, W] -> posterior over the (set) code [B, Z]."""

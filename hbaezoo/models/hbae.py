@@ -28,6 +28,8 @@ with `critic_labels` the critic reads those labels beside z instead, as a cGAN's
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 import gin
 import torch
 from einops import rearrange, reduce, repeat
@@ -37,7 +39,7 @@ from hbaezoo.errors import ConfigError
 from hbaezoo.models.adversarial import ConditionalAdversarial
 from hbaezoo.components.classifiers import cross_entropy_on_labelled
 from hbaezoo.components.posterior import Posterior
-from hbaezoo.models.base import Batch, Encodes, as_set, build
+from hbaezoo.models.base import Batch, Encodes, as_set, build, fit_finite
 from hbaezoo.models.matching import MATCHINGS, matched_distance
 from hbaezoo.models.semi_supervised import ObservedLabels
 from hbaezoo.registry import DIVERGENCES, MODELS, PRIORS
@@ -178,19 +180,23 @@ class HBAE(ObservedLabels, Encodes, ConditionalAdversarial):
 
     @property
     def estimates(self) -> bool:
+        """Whether the trainer should call `estimate`: the code prior or the noise prior is fitted to data."""
         return super().estimates or bool(getattr(self.noise_prior, "fits", False))
 
     @torch.no_grad()
-    def estimate(self, batches) -> None:
-        """Fit the code prior to the training codes and, where it fits, the noise prior to their sets' views [N·K, N]."""
-        batches = list(batches)
-        super().estimate(batches)
+    def estimate(self, batches: Iterable[Batch]) -> None:
+        """Fit the code prior to the training sets' codes [N, Z] and, where it is fitted, the noise prior to
+        their elements' views [N·K, noise_dim], both read in one pass over the batches."""
         if not getattr(self.noise_prior, "fits", False):
-            return
-        views = torch.cat([self.encode_views(as_set(batch["x"]))[1].flatten(0, 1).clone() for batch in batches])
-        views = views[torch.isfinite(views).all(1)]
-        if len(views) >= 2:
-            self.noise_prior.fit(views)
+            return super().estimate(batches)
+        codes, views = [], []
+        for batch in batches:
+            posterior, element_views = self.encode_views(as_set(batch["x"]))
+            codes.append(posterior.mean.clone())
+            views.append(element_views.flatten(0, 1).clone())
+        if getattr(self.sampling_prior, "fits", False):
+            fit_finite(self.sampling_prior, torch.cat(codes))
+        fit_finite(self.noise_prior, torch.cat(views))
 
     def critic_group_parameters(self):
         # Encoder and discriminator are trained jointly against the generator (paper §4.2); a classifier on the
@@ -295,16 +301,22 @@ class HBAE(ObservedLabels, Encodes, ConditionalAdversarial):
         """Sets x [B, K, C, H, W] -> (posterior over the set code [B, Z], each element's view [B, K, N] or None).
 
         The view is the z' that the generator should be given to redraw that very element: a linear
-        head on the element's encoder features (less their mean over its set with `views_within_set`), pulled towards N(0, I) by an MMD (`view_divergence`) so
-        that the noise z' of a draw lands among the views R trained the generator on (`regulariser_views`).
+        head on the element's encoder features (less their mean over its set with `views_within_set`),
+        pulled towards N(0, I) by an MMD (`view_divergence`) so that the noise z' of a draw lands among
+        the views R trained the generator on (`regulariser_views`).
         """
         if self.view_head is None:
             return self.encode(x), None
         features = self.element_features(x)
-        if self.views_within_set:
-            # What sets an element apart from its set, not what the set shares: the object stays with the code.
-            return self.head(self.pooler(features)), self.view_head(features - reduce(features, "b k f -> b 1 f", "mean"))
-        return self.head(self.pooler(features)), self.view_head(features)
+        if not self.views_within_set:
+            return self.head(self.pooler(features)), self.view_head(features)
+        if x.shape[1] == 1:
+            raise ConfigError(f"{type(self).__name__}.views_within_set reads what sets an element apart from its set, "
+                              f"and a set of one has nothing: every view would be the head's bias. Train on sets "
+                              f"(Trainer.set_size > 1, the Set-HBAE) or leave views_within_set = False.")
+        # What sets an element apart from its set, not what the set shares: the object stays with the code.
+        apart = features - reduce(features, "b k f -> b 1 f", "mean")
+        return self.head(self.pooler(features)), self.view_head(apart)
 
     def view_divergence(self, views: torch.Tensor) -> torch.Tensor:
         """β·MMD² between the views [B, K, N] and N(0, I): where the draws' z' come from."""
@@ -385,7 +397,8 @@ class HBAE(ObservedLabels, Encodes, ConditionalAdversarial):
         return self.generator(z, z.new_zeros(z.shape[0], self.noise_dim))
 
     def draw(self, posterior, k):
-        """One code per posterior, k images from it with different z' (from `noise_prior` where it is fitted)."""
+        """k images per code of a posterior over z [B, Z] -> [B * k, C, H, W], each with its own z' (drawn from
+        `noise_prior` where it is fitted)."""
         z = posterior.sample()
         if not getattr(self.noise_prior, "fits", False):
             return self.generate(z, k)

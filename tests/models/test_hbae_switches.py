@@ -247,6 +247,9 @@ def test_views_within_a_set_hold_what_parts_its_elements_not_what_they_share():
     assert not torch.allclose(model.encode_views(copies)[1], bias.expand(2, 4, -1), atol=1e-3)
     with pytest.raises(ConfigError, match="views_within_set"):
         tiny_model(MODELS.get("set_hbae"), Sizes(), regulariser_views=0.0, views_within_set=True)
+    model.views_within_set = True
+    with pytest.raises(ConfigError, match="a set of one has nothing"):  # single images: every view the bias
+        model.encode_views(x[:, :1])
 
 
 def test_a_fitted_noise_prior_is_where_sampling_draws_take_z_and_training_draws_do_not():
@@ -256,7 +259,7 @@ def test_a_fitted_noise_prior_is_where_sampling_draws_take_z_and_training_draws_
 
     torch.manual_seed(0)
     model = tiny_model(MODELS.get("set_hbae"), Sizes(), regulariser_views=1.0, regulariser_match=0.0,
-                       noise_prior=PRIORS.get("gmm"))
+                       prior=PRIORS.get("gmm"), noise_prior=PRIORS.get("gmm"))
     with torch.no_grad():  # every view near 5: far from where N(0, I) draws
         model.view_head.weight.mul_(1e-3)
         model.view_head.bias.fill_(5.0)
@@ -267,12 +270,20 @@ def test_a_fitted_noise_prior_is_where_sampling_draws_take_z_and_training_draws_
     assert model.estimates
     model.eval()
     model.estimate(iter([{"x": x[:3]}, {"x": x[3:]}]))  # batches arrive once, as the trainer hands them
-    assert int(model.noise_prior.fitted_on) == 24
+    assert (int(model.sampling_prior.fitted_on), int(model.noise_prior.fitted_on)) == (6, 24)
     model.reconstruct_set(x[:2], 3)
     model.sample_sets(2, 3)
-    assert len(given) == 2 and all(torch.allclose(n, torch.full_like(n, 5.0), atol=0.1) for n in given)
-    model.generate(torch.zeros(64, model.z_dim))  # a training draw
-    assert abs(float(given[-1].mean())) < 0.5 and 0.5 < float(given[-1].std()) < 1.5
+    model.reconstruct(x[:2, 0], 2)
+    assert len(given) == 3 and all(torch.allclose(n, torch.full_like(n, 5.0), atol=0.1) for n in given)
+    given.clear()
+    model.train()
+    model.generator_loss({"x": x})  # the generator phase's draws
+    assert given and all(abs(float(n.mean())) < 0.5 and 0.5 < float(n.std()) < 1.5 for n in given)
+    # The fit is part of the model's state: a checkpoint brings it back.
+    twin = tiny_model(MODELS.get("set_hbae"), Sizes(), regulariser_views=1.0, regulariser_match=0.0,
+                      prior=PRIORS.get("gmm"), noise_prior=PRIORS.get("gmm"))
+    twin.load_state_dict(model.state_dict())
+    assert torch.equal(twin.noise_prior.means, model.noise_prior.means) and int(twin.noise_prior.fitted_on) == 24
 
 
 def test_a_noise_prior_fitted_without_views_is_a_clear_error():
