@@ -227,6 +227,12 @@ GENERATION = {
     # ... and the shipped recipe's matched draws beside them, in place of the blurred mean image.
     "gmm_match05_nocritic_views05_noise4_within_vgmm": GMM + match(0.5) + NO_CRITIC + [
         M + "regulariser_views = 0.5", M + "noise_prior = @priors.gmm", M + "views_within_set = True"] + noise(4),
+    # ... and, since even each element's own view keeps the object about half the time, what the set code can hold:
+    # pooling by attention (the set-attention plugin's Set Transformer PMA) in place of the mean, with one and with
+    # four learned queries.
+    "gmm_match05_nocritic_attn": GMM + match(0.5) + NO_CRITIC + [M + "pooler = @poolers.attention"],
+    "gmm_match05_nocritic_attn4": GMM + match(0.5) + NO_CRITIC + [M + "pooler = @poolers.attention",
+                                                                  "poolers.attention.seeds = 4"],
     "gmm_match05_l2sum": GMM + match(0.5) + [M + "regulariser = @regularisers.l2()", "regularisers.l2.weight = 50.0",
                                              "regularisers.l2.reduction = 'sum'"],
 }
