@@ -15,7 +15,7 @@ from einops import rearrange, repeat
 from torch import nn
 
 from hbaezoo.components.adversarial import LinearLoss
-from hbaezoo.models.base import Batch, Model, Phase, as_set, build
+from hbaezoo.models.base import Batch, Model, Phase, as_set, build, generate_from
 
 
 class ConditionalAdversarial(Model):
@@ -134,11 +134,7 @@ class ConditionalAdversarial(Model):
                  noise: torch.Tensor | None = None) -> torch.Tensor:
         """k images per code: z [B, Z] -> [B * k, C, H, W] (element-major within each code); z' [B * k, N]
         drawn from N(0, I) unless given."""
-        z = repeat(z, "b z -> (b k) z", k=k)
-        if noise is None:
-            noise = torch.randn(z.shape[0], self.noise_dim, device=z.device, dtype=z.dtype)
-        noise = noise * noise_scale
-        return self.generator(z, noise)
+        return generate_from(self.generator, z, k, self.noise_dim, noise_scale, noise)
 
     def critic_loss(self, batch: Batch):
         """Eq. 7/8, critic side: −mean_i D(xⁱ|z) + D(G(z'|z)|z) (+ the subclass's terms)."""

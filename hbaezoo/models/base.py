@@ -15,7 +15,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
 import torch
-from einops import rearrange
+from einops import rearrange, repeat
 from torch import nn
 
 from hbaezoo.components.posterior import Posterior
@@ -133,6 +133,16 @@ class Model(nn.Module):
     def sample_sets(self, n: int, k: int) -> torch.Tensor:
         """n sets of k elements from prior codes -> [n, k, C, H, W]."""
         raise self._lacks("sample sets", f"a {self.display_name} has no code shared by a set's elements.")
+
+
+def generate_from(generator: nn.Module, z: torch.Tensor, k: int, noise_dim: int, noise_scale: float = 1.0,
+                  noise: torch.Tensor | None = None) -> torch.Tensor:
+    """k images per code from a generator G(z, z'): z [B, Z] -> [B * k, C, H, W] (the k of one code together);
+    z' [B * k, noise_dim] drawn from N(0, I) unless given, times noise_scale."""
+    z = repeat(z, "b z -> (b k) z", k=k)
+    if noise is None:
+        noise = torch.randn(z.shape[0], noise_dim, device=z.device, dtype=z.dtype)
+    return generator(z, noise * noise_scale)
 
 
 def fit_finite(prior, points: torch.Tensor) -> None:

@@ -23,7 +23,7 @@ from einops import rearrange, repeat
 from torch import nn
 
 from hbaezoo.components.adversarial import LinearLoss
-from hbaezoo.models.base import Batch, Encodes, Model, Phase, as_set, build
+from hbaezoo.models.base import Batch, Encodes, Model, Phase, as_set, build, generate_from
 from hbaezoo.registry import MODELS
 
 
@@ -114,11 +114,11 @@ class BiGAN(Encodes, Model):
                 "fake_score": lambda: self.scores(batch)[1].mean()}
 
     # -- capabilities ----------------------------------------------------------------------------
-    def generate(self, z: torch.Tensor, k: int = 1) -> torch.Tensor:
-        """k images per code: z [B, Z] -> [B * k, C, H, W] (the k of one code together)."""
-        z = repeat(z, "b z -> (b k) z", k=k)
-        noise = torch.randn(z.shape[0], self.noise_dim, device=z.device, dtype=z.dtype)
-        return self.generator(z, noise)
+    def generate(self, z: torch.Tensor, k: int = 1, noise_scale: float = 1.0,
+                 noise: torch.Tensor | None = None) -> torch.Tensor:
+        """k images per code: z [B, Z] -> [B * k, C, H, W] (the k of one code together); z' [B * k, N]
+        drawn from N(0, I) unless given."""
+        return generate_from(self.generator, z, k, self.noise_dim, noise_scale, noise)
 
     def draw(self, posterior, k):
         """One code per posterior, k images from it (identical unless the generator has noise z')."""
