@@ -258,8 +258,11 @@ def test_a_fitted_noise_prior_is_where_sampling_draws_take_z_and_training_draws_
     from hbaezoo.registry import PRIORS
 
     torch.manual_seed(0)
-    model = tiny_model(MODELS.get("set_hbae"), Sizes(), regulariser_views=1.0, regulariser_match=0.0,
-                       prior=PRIORS.get("gmm"), noise_prior=PRIORS.get("gmm"))
+    # regulariser_trains named: a recipe parsed earlier in the same process would lend R to the generator phase
+    # through gin, and R there redraws each element from its own view, which is no draw.
+    settings = dict(regulariser_views=1.0, regulariser_match=0.0, regulariser_trains=("encoder",),
+                    prior=PRIORS.get("gmm"), noise_prior=PRIORS.get("gmm"))
+    model = tiny_model(MODELS.get("set_hbae"), Sizes(), **settings)
     with torch.no_grad():  # every view near 5: far from where N(0, I) draws
         model.view_head.weight.mul_(1e-3)
         model.view_head.bias.fill_(5.0)
@@ -280,8 +283,7 @@ def test_a_fitted_noise_prior_is_where_sampling_draws_take_z_and_training_draws_
     model.generator_loss({"x": x})  # the generator phase's draws
     assert given and all(abs(float(n.mean())) < 0.5 and 0.5 < float(n.std()) < 1.5 for n in given)
     # The fit is part of the model's state: a checkpoint brings it back.
-    twin = tiny_model(MODELS.get("set_hbae"), Sizes(), regulariser_views=1.0, regulariser_match=0.0,
-                      prior=PRIORS.get("gmm"), noise_prior=PRIORS.get("gmm"))
+    twin = tiny_model(MODELS.get("set_hbae"), Sizes(), **settings)
     twin.load_state_dict(model.state_dict())
     assert torch.equal(twin.noise_prior.means, model.noise_prior.means) and int(twin.noise_prior.fitted_on) == 24
 
