@@ -195,7 +195,8 @@ def test_inferred_views_let_r_ask_for_each_element_itself():
 
 def test_inferred_views_read_one_view_per_element_pulled_towards_the_prior():
     torch.manual_seed(0)
-    model = tiny_model(MODELS.get("set_hbae"), Sizes(), regulariser_views=0.5, beta=1.0)
+    # classifier named: the semi-supervised recipe, parsed earlier in the same process, would lend one through gin.
+    model = tiny_model(MODELS.get("set_hbae"), Sizes(), regulariser_views=0.5, beta=1.0, classifier=None)
     x = torch.rand(2, 4, 3, 16, 16) * 2 - 1
     model.eval()  # spectral norm's power iteration would move the encoder between the two reads
     posterior, views = model.encode_views(x)
@@ -217,7 +218,8 @@ def test_inferred_views_are_pulled_by_mmd_whatever_divergence_the_codes_have():
     from hbaezoo.registry import DIVERGENCES
 
     torch.manual_seed(0)  # tiny models have a Gaussian head, so KL can read their codes
-    model = tiny_model(MODELS.get("set_hbae"), Sizes(), regulariser_views=0.5, divergence=DIVERGENCES.get("kl")())
+    model = tiny_model(MODELS.get("set_hbae"), Sizes(), regulariser_views=0.5, divergence=DIVERGENCES.get("kl")(),
+                       classifier=None)
     _, terms = model.condition({"x": torch.rand(2, 4, 3, 16, 16) * 2 - 1}, terms=True)
     assert torch.isfinite(terms["view_divergence"]) and torch.isfinite(terms["divergence"])
 
