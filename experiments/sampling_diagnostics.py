@@ -67,8 +67,7 @@ def drawing(mode: str):
                     raise SystemExit("--modes own_views redraws each element of a set: set metrics that draw more or "
                                      "fewer elements than they give (set_complete) do not apply; leave them out.")
                 posterior, views = model.encode_views(x)
-                images = model.generator(repeat(posterior.mean, "b z -> (b k) z", k=k),
-                                         rearrange(views, "b k n -> (b k) n"))
+                images = model.generate(posterior.mean, k, noise=rearrange(views, "b k n -> (b k) n"))
                 return rearrange(images, "(b k) c h w -> b k c h w", k=k)
 
             @torch.no_grad()

@@ -24,6 +24,12 @@ from hbaezoo.errors import ConfigError
 from hbaezoo.registry import PRIORS
 
 
+def fits(prior) -> bool:
+    """Whether a prior is fitted to data (`fits = True`), so that its owner must `fit` it; a prior that does
+    not say is taken not to be."""
+    return bool(getattr(prior, "fits", False))
+
+
 @PRIORS.register("normal")
 class StandardNormal(nn.Module):
     """N(0, I), the paper's prior: nothing to fit."""

@@ -19,6 +19,7 @@ from einops import rearrange, repeat
 from torch import nn
 
 from hbaezoo.components.posterior import Posterior
+from hbaezoo.components.priors import fits
 from hbaezoo.errors import CapabilityError
 from hbaezoo.registry import PRIORS
 
@@ -170,7 +171,7 @@ class Encodes:
 
     @property
     def estimates(self) -> bool:
-        return bool(getattr(self.sampling_prior, "fits", False))
+        return fits(self.sampling_prior)
 
     @torch.no_grad()
     def estimate(self, batches: Iterable[Batch]) -> None:
@@ -179,7 +180,7 @@ class Encodes:
         Non-finite codes (a diverging run about to be stopped) are left out; with fewer than two
         finite ones the prior keeps its last fit.
         """
-        if not getattr(self.sampling_prior, "fits", False):
+        if not fits(self.sampling_prior):
             return
         # clone(): under torch.compile's CUDA graphs the next call overwrites an output in place.
         fit_finite(self.sampling_prior, torch.cat([self.encode(batch["x"]).mean.clone() for batch in batches]))

@@ -39,6 +39,7 @@ from hbaezoo.errors import ConfigError
 from hbaezoo.models.adversarial import ConditionalAdversarial
 from hbaezoo.components.classifiers import cross_entropy_on_labelled
 from hbaezoo.components.posterior import Posterior
+from hbaezoo.components.priors import fits
 from hbaezoo.models.base import Batch, Encodes, as_set, build, fit_finite
 from hbaezoo.models.matching import MATCHINGS, matched_distance
 from hbaezoo.models.semi_supervised import ObservedLabels
@@ -149,7 +150,7 @@ class HBAE(ObservedLabels, Encodes, ConditionalAdversarial):
         # Where a sampling draw takes its z': the views R trained G on fill N(0, I) no better than the codes
         # fill theirs, so a prior fitted to them after training (ex-post, as for the codes) can stand in.
         self.noise_prior = build(noise_prior if noise_prior is not None else PRIORS.get("normal"), z_dim=noise_dim)
-        if getattr(self.noise_prior, "fits", False) and not regulariser_views:
+        if fits(self.noise_prior) and not regulariser_views:
             raise ConfigError(f"{type(self).__name__}.noise_prior = {type(self.noise_prior).__name__} is fitted to the "
                               f"inferred views, and this model infers none (regulariser_views = 0); set "
                               f"regulariser_views > 0 or leave noise_prior at N(0, I) (priors.normal).")
@@ -181,20 +182,20 @@ class HBAE(ObservedLabels, Encodes, ConditionalAdversarial):
     @property
     def estimates(self) -> bool:
         """Whether the trainer should call `estimate`: the code prior or the noise prior is fitted to data."""
-        return super().estimates or bool(getattr(self.noise_prior, "fits", False))
+        return super().estimates or fits(self.noise_prior)
 
     @torch.no_grad()
     def estimate(self, batches: Iterable[Batch]) -> None:
         """Fit the code prior to the training sets' codes [N, Z] and, where it is fitted, the noise prior to
         their elements' views [N·K, noise_dim], both read in one pass over the batches."""
-        if not getattr(self.noise_prior, "fits", False):
+        if not fits(self.noise_prior):
             return super().estimate(batches)
         codes, views = [], []
         for batch in batches:
             posterior, element_views = self.encode_views(as_set(batch["x"]))
             codes.append(posterior.mean.clone())
             views.append(element_views.flatten(0, 1).clone())
-        if getattr(self.sampling_prior, "fits", False):
+        if fits(self.sampling_prior):
             fit_finite(self.sampling_prior, torch.cat(codes))
         fit_finite(self.noise_prior, torch.cat(views))
 
@@ -293,7 +294,7 @@ class HBAE(ObservedLabels, Encodes, ConditionalAdversarial):
             penalty = penalty + m * self.matched_penalty(x, z)
         if v:
             views = self.encode_views(x)[1] if views is None else views
-            own = self.generator(repeat(z, "b z -> (b k) z", k=k), rearrange(views, "b k n -> (b k) n"))
+            own = self.generate(z, k, noise=rearrange(views, "b k n -> (b k) n"))
             penalty = penalty + v * self.regulariser(x.flatten(0, 1), own)
         return penalty
 
@@ -400,7 +401,7 @@ class HBAE(ObservedLabels, Encodes, ConditionalAdversarial):
         """k images per code of a posterior over z [B, Z] -> [B * k, C, H, W], each with its own z' (drawn from
         `noise_prior` where it is fitted)."""
         z = posterior.sample()
-        if not getattr(self.noise_prior, "fits", False):
+        if not fits(self.noise_prior):
             return self.generate(z, k)
         return self.generate(z, k, noise=self.noise_prior.sample(z.shape[0] * k).to(z.dtype))
 

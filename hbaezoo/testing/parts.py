@@ -7,6 +7,7 @@ import torch
 from torch import nn
 
 from hbaezoo.components.posterior import Posterior
+from hbaezoo.components.priors import fits
 from hbaezoo.testing.common import Sizes, _assert_finite, _assert_shape, _images, _kwargs, _module_checks
 
 
@@ -106,7 +107,7 @@ def check_prior(factory, sizes: Sizes, name: str = "prior") -> None:
     draws = prior.sample(64)
     _assert_shape(name, draws, (64, sizes.z_dim))
     _assert_finite(name, draws)
-    if not getattr(prior, "fits", False):
+    if not fits(prior):
         return
     gen = torch.Generator().manual_seed(sizes.seed)
     # Codes in a thin, shifted sub-space: far from N(0, I), as a trained encoder's are.
