@@ -55,7 +55,7 @@ def drawing(mode: str):
             generate = model.generate
             model.generate = lambda z, k=1, noise_scale=1.0, noise=None: generate(z, k, noise_scale=0.0, noise=noise)
         elif mode == "own_views":
-            if getattr(model, "view_head", None) is None:
+            if getattr(model, "views", None) is None:
                 raise SystemExit(f"--modes own_views: {model.display_name} infers no views (regulariser_views = 0); "
                                  f"leave that mode out.")
 
@@ -73,7 +73,7 @@ def drawing(mode: str):
             @torch.no_grad()
             def reconstruct(x: torch.Tensor, n: int) -> torch.Tensor:
                 """Images x [B, C, H, W] -> n copies of each redrawn from its own view [n, B, C, H, W]."""
-                if model.views_within_set:
+                if model.views.within_set:
                     raise SystemExit("--modes own_views: with views_within_set a single image, a set of one, has no "
                                      "view of its own; read set metrics only (--metrics set_recon_agreement).")
                 return repeat(reconstruct_set(x, 1)[:, 0], "b c h w -> n b c h w", n=n)

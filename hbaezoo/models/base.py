@@ -169,25 +169,45 @@ class Encodes:
         self.head = build(head, in_dim=self.encoder.feature_dim, z_dim=z_dim)
         self.sampling_prior = build(prior if prior is not None else PRIORS.get("normal"), z_dim=z_dim)
 
+    def estimated_priors(self) -> list[tuple[nn.Module, Callable[[torch.Tensor], torch.Tensor]]]:
+        """The priors fitted to data, each with what it is fitted to as read off a batch's element features
+        [B, K, F] -> points [N, D]: here the sampling prior, where it fits, and the posterior means of the set
+        codes [B, Z]. A model with another fitted prior adds it (models/views.py: the views')."""
+        if not fits(self.sampling_prior):
+            return []
+        return [(self.sampling_prior, lambda features: self.code(features).mean)]
+
     @property
     def estimates(self) -> bool:
-        return fits(self.sampling_prior)
+        return bool(self.estimated_priors())
 
     @torch.no_grad()
     def estimate(self, batches: Iterable[Batch]) -> None:
-        """Fit the sampling prior to the posterior means of the training batches' (set) codes.
+        """Fit each prior of `estimated_priors` to what it reads of the training batches, one encoder pass
+        per batch and one pass over the batches (they may arrive once).
 
-        Non-finite codes (a diverging run about to be stopped) are left out; with fewer than two
-        finite ones the prior keeps its last fit.
+        Non-finite points (a diverging run about to be stopped) are left out; with fewer than two
+        finite ones a prior keeps its last fit.
         """
-        if not fits(self.sampling_prior):
+        priors = self.estimated_priors()
+        if not priors:
             return
-        # clone(): under torch.compile's CUDA graphs the next call overwrites an output in place.
-        fit_finite(self.sampling_prior, torch.cat([self.encode(batch["x"]).mean.clone() for batch in batches]))
+        points: list[list[torch.Tensor]] = [[] for _ in priors]
+        for batch in batches:
+            features = self.element_features(batch["x"])
+            for (_, read), found in zip(priors, points):
+                # clone(): under torch.compile's CUDA graphs the next call overwrites an output in place.
+                found.append(read(features).clone())
+        for (prior, _), found in zip(priors, points):
+            fit_finite(prior, torch.cat(found))
 
     def encode(self, x: torch.Tensor) -> Posterior:
         """Images [B, C, H, W] or sets [B, K, C, H, W] -> posterior over the (set) code [B, Z]."""
-        return self.head(self.pooler(self.element_features(x)))
+        return self.code(self.element_features(x))
+
+    def code(self, features: torch.Tensor) -> Posterior:
+        """Each element's encoder features [B, K, F] -> posterior over its set's code [B, Z]."""
+        return self.head(self.pooler(features))
 
     def element_features(self, x: torch.Tensor) -> torch.Tensor:
         """Images [B, C, H, W] or sets [B, K, C, H, W] -> each element's encoder features [B, K, F]."""

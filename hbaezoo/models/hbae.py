@@ -17,10 +17,11 @@ seeking (`mode_seeking`: two draws of one code should differ as much as their z'
 feature matching (`feature_matching`: a set's draws should look, to the critic's trunk, as
 its real elements do on average).
 How loud the critic is for the generator beside R is `adversarial_weight` (1: Eq. 7 as written).
-R may also compare each element with its redraw from its own inferred view, G(vᵢ|z) (`regulariser_views`),
-and a share of it with draws matched to the set's views (`regulariser_match`, `matching`, `match_draws`).
-Where the model samples, z' comes from `noise_prior`: N(0, I) as in training, or a density fitted to the
-inferred views after training (`priors.gmm`), as the code prior is fitted to the codes.
+R may also compare a share of the set with draws matched to its views (`regulariser_match`, `matching`,
+`match_draws`; models/matching.py), and a share of it with each element's redraw from its own inferred
+view, G(vᵢ|z) (`regulariser_views`, `views_within_set`; models/views.py). Where the model samples, z' comes
+from `noise_prior`: N(0, I) as in training, or a density fitted to the inferred views after training
+(`priors.gmm`), as the code prior is fitted to the codes.
 With a `classifier` (models/semi_supervised.py) it is the semi-supervised HBAE of §3: the
 critic phase adds γ·cross-entropy of the classifier on the codes of the examples that carry a label;
 with `critic_labels` the critic reads those labels beside z instead, as a cGAN's does.
@@ -28,22 +29,20 @@ with `critic_labels` the critic reads those labels beside z instead, as a cGAN's
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-
 import gin
 import torch
 from einops import rearrange, reduce, repeat
-from torch import nn
 
-from hbaezoo.errors import ConfigError
-from hbaezoo.models.adversarial import ConditionalAdversarial
 from hbaezoo.components.classifiers import cross_entropy_on_labelled
 from hbaezoo.components.posterior import Posterior
 from hbaezoo.components.priors import fits
-from hbaezoo.models.base import Batch, Encodes, as_set, build, fit_finite
+from hbaezoo.errors import ConfigError
+from hbaezoo.models.adversarial import ConditionalAdversarial
+from hbaezoo.models.base import Batch, Encodes, as_set, build
 from hbaezoo.models.matching import MATCHINGS, matched_distance
 from hbaezoo.models.semi_supervised import ObservedLabels
-from hbaezoo.registry import DIVERGENCES, MODELS, PRIORS
+from hbaezoo.models.views import ElementViews
+from hbaezoo.registry import MODELS, PRIORS
 
 REGULARISED_PARTS = ("encoder", "generator")
 
@@ -141,19 +140,15 @@ class HBAE(ObservedLabels, Encodes, ConditionalAdversarial):
         if views_within_set and not regulariser_views:
             raise ConfigError(f"{type(self).__name__}.views_within_set = True says how views are read, and this model "
                               f"reads none (regulariser_views = 0); set regulariser_views > 0 or leave it False.")
-        self.views_within_set = bool(views_within_set)
-        # Each element's own z' (its view), read from its encoder features, and the pull of the views towards
-        # N(0, I), where draws take their z': built only when R uses them. MMD whatever the codes' divergence is,
-        # since a view is a point, not a Gaussian that KL could read.
-        self.view_head = nn.Linear(self.encoder.feature_dim, noise_dim) if regulariser_views else None
-        self.view_prior = DIVERGENCES.get("mmd")() if regulariser_views else None
-        # Where a sampling draw takes its z': the views R trained G on fill N(0, I) no better than the codes
-        # fill theirs, so a prior fitted to them after training (ex-post, as for the codes) can stand in.
-        self.noise_prior = build(noise_prior if noise_prior is not None else PRIORS.get("normal"), z_dim=noise_dim)
-        if fits(self.noise_prior) and not regulariser_views:
-            raise ConfigError(f"{type(self).__name__}.noise_prior = {type(self.noise_prior).__name__} is fitted to the "
+        noise_prior = build(noise_prior if noise_prior is not None else PRIORS.get("normal"), z_dim=noise_dim)
+        if fits(noise_prior) and not regulariser_views:
+            raise ConfigError(f"{type(self).__name__}.noise_prior = {type(noise_prior).__name__} is fitted to the "
                               f"inferred views, and this model infers none (regulariser_views = 0); set "
                               f"regulariser_views > 0 or leave noise_prior at N(0, I) (priors.normal).")
+        # Built only when R uses the views: without them a draw's z' is N(0, I), in training and sampling alike.
+        self.views = ElementViews(feature_dim=self.encoder.feature_dim, noise_dim=noise_dim,
+                                  within_set=views_within_set, noise_prior=noise_prior,
+                                  owner=type(self).__name__) if regulariser_views else None
         if matching not in MATCHINGS:
             raise ConfigError(f"{type(self).__name__}.matching must be one of {MATCHINGS}, got {matching!r}.")
         self.matching = matching
@@ -179,30 +174,14 @@ class HBAE(ObservedLabels, Encodes, ConditionalAdversarial):
                 f"choose among {REGULARISED_PARTS}, e.g. `models.hbae.regulariser_trains = ('encoder', 'generator')`."
             )
 
-    @property
-    def estimates(self) -> bool:
-        """Whether the trainer should call `estimate`: the code prior or the noise prior is fitted to data."""
-        return super().estimates or fits(self.noise_prior)
-
-    @torch.no_grad()
-    def estimate(self, batches: Iterable[Batch]) -> None:
-        """Fit the code prior to the training sets' codes [N, Z] and, where it is fitted, the noise prior to
-        their elements' views [N·K, noise_dim], both read in one pass over the batches."""
-        if not fits(self.noise_prior):
-            return super().estimate(batches)
-        codes, views = [], []
-        for batch in batches:
-            posterior, element_views = self.encode_views(as_set(batch["x"]))
-            codes.append(posterior.mean.clone())
-            views.append(element_views.flatten(0, 1).clone())
-        if fits(self.sampling_prior):
-            fit_finite(self.sampling_prior, torch.cat(codes))
-        fit_finite(self.noise_prior, torch.cat(views))
+    def estimated_priors(self):
+        """The code prior's, and the noise prior's where it is fitted to the views (models/views.py)."""
+        return [*super().estimated_priors(), *(self.views.estimated_priors() if self.views is not None else [])]
 
     def critic_group_parameters(self):
         # Encoder and discriminator are trained jointly against the generator (paper §4.2); a classifier on the
         # codes and the view head train with the encoder they read.
-        views = list(self.view_head.parameters()) if self.view_head is not None else []
+        views = list(self.views.parameters()) if self.views is not None else []
         return [*self.encoder_parameters(), *self.discriminator.parameters(), *self.classifier_parameters(), *views]
 
     def condition(self, batch: Batch, terms: bool):
@@ -299,29 +278,16 @@ class HBAE(ObservedLabels, Encodes, ConditionalAdversarial):
         return penalty
 
     def encode_views(self, x: torch.Tensor) -> tuple[Posterior, torch.Tensor | None]:
-        """Sets x [B, K, C, H, W] -> (posterior over the set code [B, Z], each element's view [B, K, N] or None).
-
-        The view is the z' that the generator should be given to redraw that very element: a linear
-        head on the element's encoder features (less their mean over its set with `views_within_set`),
-        pulled towards N(0, I) by an MMD (`view_divergence`) so that the noise z' of a draw lands among
-        the views R trained the generator on (`regulariser_views`).
-        """
-        if self.view_head is None:
+        """Sets x [B, K, C, H, W] -> (posterior over the set code [B, Z], each element's view [B, K, N] or None),
+        from one pass of the encoder: the view is the z' that redraws that very element (models/views.py)."""
+        if self.views is None:
             return self.encode(x), None
         features = self.element_features(x)
-        if not self.views_within_set:
-            return self.head(self.pooler(features)), self.view_head(features)
-        if x.shape[1] == 1:
-            raise ConfigError(f"{type(self).__name__}.views_within_set reads what sets an element apart from its set, "
-                              f"and a set of one has nothing: every view would be the head's bias. Train on sets "
-                              f"(Trainer.set_size > 1, the Set-HBAE) or leave views_within_set = False.")
-        # What sets an element apart from its set, not what the set shares: the object stays with the code.
-        apart = features - reduce(features, "b k f -> b 1 f", "mean")
-        return self.head(self.pooler(features)), self.view_head(apart)
+        return self.code(features), self.views(features)
 
     def view_divergence(self, views: torch.Tensor) -> torch.Tensor:
         """β·MMD² between the views [B, K, N] and N(0, I): where the draws' z' come from."""
-        return self.beta * self.view_prior(Posterior(views.flatten(0, 1)))
+        return self.beta * self.views.divergence(views)
 
     def matched_penalty(self, x: torch.Tensor, z: torch.Tensor) -> torch.Tensor:
         """R between a set x [B, K, C, H, W] and K·`match_draws` draws G(z'|z) of its code, paired by `matching`
@@ -399,11 +365,11 @@ class HBAE(ObservedLabels, Encodes, ConditionalAdversarial):
 
     def draw(self, posterior, k):
         """k images per code of a posterior over z [B, Z] -> [B * k, C, H, W], each with its own z' (drawn from
-        `noise_prior` where it is fitted)."""
+        `noise_prior` where it is fitted to the views)."""
         z = posterior.sample()
-        if not fits(self.noise_prior):
+        if self.views is None or not fits(self.views.noise_prior):
             return self.generate(z, k)
-        return self.generate(z, k, noise=self.noise_prior.sample(z.shape[0] * k).to(z.dtype))
+        return self.generate(z, k, noise=self.views.sample(z.shape[0] * k).to(z.dtype))
 
 
 @MODELS.register("set_hbae")

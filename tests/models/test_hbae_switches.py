@@ -188,8 +188,8 @@ def test_inferred_views_let_r_ask_for_each_element_itself():
     assert float(model.reconstruction_penalty(x, z, views)) == 0.0
     model.regulariser_views = 0.0  # all of R on the mean image G(0|z), which is element 0 for every set here
     assert float(model.reconstruction_penalty(x, z, views)) > 0.0
-    assert tiny_model(MODELS.get("set_hbae"), Sizes()).view_head is None
-    head = {id(p) for p in model.view_head.parameters()}
+    assert tiny_model(MODELS.get("set_hbae"), Sizes()).views is None
+    head = {id(p) for p in model.views.head.parameters()}
     assert head <= {id(p) for p in model.critic_group_parameters()}
 
 
@@ -239,17 +239,17 @@ def test_views_within_a_set_hold_what_parts_its_elements_not_what_they_share():
     torch.manual_seed(0)
     model = tiny_model(MODELS.get("set_hbae"), Sizes(), regulariser_views=1.0, regulariser_match=0.0,
                        views_within_set=True).eval()
-    bias = model.view_head.bias.detach()
+    bias = model.views.head.bias.detach()
     copies = (torch.rand(2, 1, 3, 16, 16) * 2 - 1).expand(2, 4, 3, 16, 16)
     assert torch.allclose(model.encode_views(copies)[1], bias.expand(2, 4, -1), atol=1e-5)
     x = torch.rand(2, 4, 3, 16, 16) * 2 - 1
     views = model.encode_views(x)[1]
     assert torch.allclose(views.mean(1), bias.expand(2, -1), atol=1e-5) and views.std(1).min() > 0
-    model.views_within_set = False  # the element's own features: the set's share moves its views
+    model.views.within_set = False  # the element's own features: the set's share moves its views
     assert not torch.allclose(model.encode_views(copies)[1], bias.expand(2, 4, -1), atol=1e-3)
     with pytest.raises(ConfigError, match="views_within_set"):
         tiny_model(MODELS.get("set_hbae"), Sizes(), regulariser_views=0.0, views_within_set=True)
-    model.views_within_set = True
+    model.views.within_set = True
     with pytest.raises(ConfigError, match="a set of one has nothing"):  # single images: every view the bias
         model.encode_views(x[:, :1])
 
@@ -266,8 +266,8 @@ def test_a_fitted_noise_prior_is_where_sampling_draws_take_z_and_training_draws_
                     prior=PRIORS.get("gmm"), noise_prior=PRIORS.get("gmm"))
     model = tiny_model(MODELS.get("set_hbae"), Sizes(), **settings)
     with torch.no_grad():  # every view near 5: far from where N(0, I) draws
-        model.view_head.weight.mul_(1e-3)
-        model.view_head.bias.fill_(5.0)
+        model.views.head.weight.mul_(1e-3)
+        model.views.head.bias.fill_(5.0)
     given = []
     forward = model.generator.forward
     model.generator.forward = lambda z, noise: given.append(noise) or forward(z, noise)
@@ -275,7 +275,7 @@ def test_a_fitted_noise_prior_is_where_sampling_draws_take_z_and_training_draws_
     assert model.estimates
     model.eval()
     model.estimate(iter([{"x": x[:3]}, {"x": x[3:]}]))  # batches arrive once, as the trainer hands them
-    assert (int(model.sampling_prior.fitted_on), int(model.noise_prior.fitted_on)) == (6, 24)
+    assert (int(model.sampling_prior.fitted_on), int(model.views.noise_prior.fitted_on)) == (6, 24)
     model.reconstruct_set(x[:2], 3)
     model.sample_sets(2, 3)
     model.reconstruct(x[:2, 0], 2)
@@ -287,7 +287,8 @@ def test_a_fitted_noise_prior_is_where_sampling_draws_take_z_and_training_draws_
     # The fit is part of the model's state: a checkpoint brings it back.
     twin = tiny_model(MODELS.get("set_hbae"), Sizes(), **settings)
     twin.load_state_dict(model.state_dict())
-    assert torch.equal(twin.noise_prior.means, model.noise_prior.means) and int(twin.noise_prior.fitted_on) == 24
+    assert torch.equal(twin.views.noise_prior.means, model.views.noise_prior.means)
+    assert int(twin.views.noise_prior.fitted_on) == 24
 
 
 def test_a_noise_prior_fitted_without_views_is_a_clear_error():

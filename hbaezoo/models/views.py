@@ -1,0 +1,70 @@
+"""Each element's own view z': the noise that makes the generator redraw that very element, G(vᵢ|z).
+
+A set's code holds what its elements share, and one image G(0|z) can only be their average; a view
+holds the rest, what sets the element apart, so R can ask for each element itself (models/hbae.py,
+`regulariser_views`). A linear head reads the view off the element's encoder features — or, with
+`views_within_set`, off those features less their set's mean, so that what the set shares stays with
+the code. An MMD pulls the views towards N(0, I), where training's draws take their z', so that a
+draw lands among the views R trained the generator on.
+
+The views fill N(0, I) no better than the codes fill theirs, so a sampling draw may take its z' from
+a prior fitted to them after training (`noise_prior`, e.g. priors.gmm; ex-post, as for the codes).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import torch
+from einops import rearrange, reduce
+from torch import nn
+
+from hbaezoo.components.posterior import Posterior
+from hbaezoo.components.priors import fits
+from hbaezoo.errors import ConfigError
+from hbaezoo.models.base import build
+from hbaezoo.registry import DIVERGENCES, PRIORS
+
+
+class ElementViews(nn.Module):
+    """Views of a set's elements read off their encoder features, their pull towards N(0, I), and the
+    noise prior sampling draws take z' from.
+
+    `owner` names the model in messages, whose settings these are (`HBAE.views_within_set`).
+    """
+
+    def __init__(self, *, feature_dim: int, noise_dim: int, within_set: bool = False, noise_prior=None,
+                 owner: str = "ElementViews") -> None:
+        super().__init__()
+        self.head = nn.Linear(feature_dim, noise_dim)
+        # MMD whatever the codes' divergence is, since a view is a point, not a Gaussian that KL could read.
+        self.pull = DIVERGENCES.get("mmd")()
+        self.within_set = bool(within_set)
+        self.noise_prior = build(noise_prior if noise_prior is not None else PRIORS.get("normal"), z_dim=noise_dim)
+        self.owner = owner
+
+    def forward(self, features: torch.Tensor) -> torch.Tensor:
+        """Each element's encoder features [B, K, F] -> its view [B, K, N]."""
+        if not self.within_set:
+            return self.head(features)
+        if features.shape[1] == 1:
+            raise ConfigError(f"{self.owner}.views_within_set reads what sets an element apart from its set, "
+                              f"and a set of one has nothing: every view would be the head's bias. Train on sets "
+                              f"(Trainer.set_size > 1, the Set-HBAE) or leave views_within_set = False.")
+        # What sets an element apart from its set, not what the set shares: the object stays with the code.
+        return self.head(features - reduce(features, "b k f -> b 1 f", "mean"))
+
+    def divergence(self, views: torch.Tensor) -> torch.Tensor:
+        """MMD² between the views [B, K, N] and N(0, I)."""
+        return self.pull(Posterior(rearrange(views, "b k n -> (b k) n")))
+
+    def estimated_priors(self) -> list[tuple[nn.Module, Callable[[torch.Tensor], torch.Tensor]]]:
+        """The noise prior where it is fitted to data, with what it is fitted to: every element's view
+        [B·K, N], read off a batch's encoder features [B, K, F] (models/base.py, `Encodes.estimate`)."""
+        if not fits(self.noise_prior):
+            return []
+        return [(self.noise_prior, lambda features: rearrange(self(features), "b k n -> (b k) n"))]
+
+    def sample(self, n: int) -> torch.Tensor:
+        """n noise vectors z' [n, N] from the noise prior."""
+        return self.noise_prior.sample(n)
