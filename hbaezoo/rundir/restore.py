@@ -30,6 +30,25 @@ def ema_state(saved: dict[str, torch.Tensor], parts: tuple[str, ...]) -> dict[st
     return saved
 
 
+#: Model keys renamed since checkpoints were first written, old prefix -> new: each element's view and the
+#: noise prior fitted to the views moved into models/views.py (`HBAE.views`).
+RENAMED = {"view_head.": "views.head.", "noise_prior.": "views.noise_prior."}
+
+
+def current_names(model: torch.nn.Module, saved: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+    """A checkpoint's model state with each key the model has since renamed (`RENAMED`) under its new name;
+    a key the model still has as it is stays as it is."""
+    wanted = model.state_dict().keys()
+
+    def name(key: str) -> str:
+        for old, new in RENAMED.items():
+            if key not in wanted and key.startswith(old) and new + key[len(old):] in wanted:
+                return new + key[len(old):]
+        return key
+
+    return {name(key): value for key, value in saved.items()}
+
+
 def check_compatible(model: torch.nn.Module, model_state: dict[str, torch.Tensor], where: Path) -> None:
     """Fail with the list of mismatched parts when a checkpoint does not fit the model (names, shapes, dtypes)."""
     if not isinstance(model_state, dict) or not all(isinstance(v, torch.Tensor) for v in model_state.values()):
@@ -103,8 +122,9 @@ class Checkpoint:
             raise CheckpointError(f"the checkpoint in {self.folder} is of a {kind!r} model, but the config builds a "
                                   f"{model_kind(model)!r}; its weights would fit by chance only. Use a new --run-dir "
                                   f"for another model, or the config the run was started with.")
-        check_compatible(model, self.model_state, self.folder)
-        check_finite(self.model_state, self.folder)
+        model_state = current_names(model, self.model_state)
+        check_compatible(model, model_state, self.folder)
+        check_finite(model_state, self.folder)
         if check is not None:
             check(self.state, state_file)
         ema = None
@@ -112,7 +132,7 @@ class Checkpoint:
             ema = ema_state(self.state["ema"], tuple(averaged.keys()))
             check_compatible(averaged, ema, f"{state_file} (field 'state.ema')")
             check_finite(ema, f"{state_file} (field 'state.ema')")
-        model.load_state_dict(self.model_state)
+        model.load_state_dict(model_state)
         if ema is not None:
             averaged.load_state_dict(ema)
 
