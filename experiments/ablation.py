@@ -253,6 +253,21 @@ VARIANTS["gen16/gmm_nocritic_views1_noise4_within_vgmm_long"] = (BEFORE.format("
                                                                   1500)
 VARIANTS["gen16/gmm_nocritic_views1_noise4_within_vgmm_long_seed1"] = (
     BEFORE.format("set_hbae_shapes"), SCREEN + WITHIN + ["Trainer.seed = 1"], 1500)
+# Eighth round, at the same 1500 steps: how loud the critic should be once R reconstructs each element from its own view
+# (the WAE's plain autoencoder, with no critic, keeps the shape best), and whether the views keep gaining with steps.
+VARIANTS.update({f"gen16/gmm_nocritic_views1_noise4_within_vgmm_long_adv{tag}": (
+    BEFORE.format("set_hbae_shapes"), SCREEN + WITHIN + adv(weight), 1500) for tag, weight in (("03", 0.3), ("01", 0.1),
+                                                                                                  ("0", 0.0))})
+# ... the critic louder, and wider (the generator twice as wide bought nothing; the critic judges the shape).
+VARIANTS["gen16/gmm_nocritic_views1_noise4_within_vgmm_long_adv2"] = (BEFORE.format("set_hbae_shapes"),
+                                                                      SCREEN + WITHIN + adv(2.0), 1500)
+DWIDE = ["discriminators.projection.width = 64"]
+VARIANTS["gen16/gmm_nocritic_views1_noise4_within_vgmm_long_dwide64"] = (BEFORE.format("set_hbae_shapes"),
+                                                                         SCREEN + WITHIN + DWIDE, 1500)
+VARIANTS["gen16/gmm_match05_nocritic_long_dwide64"] = (BEFORE.format("set_hbae_shapes"),
+                                                       SCREEN + GMM + match(0.5) + NO_CRITIC + DWIDE, 1500)
+VARIANTS["gen16/gmm_nocritic_views1_noise4_within_vgmm_steps3000"] = (BEFORE.format("set_hbae_shapes"), SCREEN + WITHIN,
+                                                                      3000)
 VARIANTS["gen16/gmm_match05_nocritic_long_seed1"] = (BEFORE.format("set_hbae_shapes"),
                                                      SCREEN + GMM + match(0.5) + NO_CRITIC + ["Trainer.seed = 1"], 1500)
 # The bound a plain autoencoder sets: WAE-MMD, the same encoder and generator, a deterministic decoder,
@@ -275,6 +290,11 @@ VARIANTS["confirm/set_hbae_gwide64"] = ("gin/set_hbae_shapes.gin", ["generators.
 VIEWS_WITHIN = [M + "regulariser_match = 0.0", M + "regulariser_views = 1.0", M + "noise_prior = @priors.gmm",
                 M + "views_within_set = True"] + noise(4)
 VARIANTS["confirm/set_hbae_views_within"] = ("gin/set_hbae_shapes.gin", VIEWS_WITHIN, None)
+# The eighth round's: the same at 3000 steps, which it trains in about the README job's time (its R draws once a
+# step where the shipped R draws the mean image and matched draws), as its 16-px screen kept gaining to 3000 steps.
+VARIANTS["confirm/set_hbae_views_within_steps3000"] = ("gin/set_hbae_shapes.gin", VIEWS_WITHIN, 3000)
+# ... and with the critic twice as wide, which at 16 px put more generated sets in agreement (`…_long_dwide64`).
+VARIANTS["confirm/set_hbae_views_within_steps3000_dwide64"] = ("gin/set_hbae_shapes.gin", VIEWS_WITHIN + DWIDE, 3000)
 # How far two seeds of the README job lie apart at full length, to read the rows above by.
 VARIANTS["confirm/set_hbae_seed1"] = ("gin/set_hbae_shapes.gin", ["Trainer.seed = 1"], None)
 # The single-image HBAE: a set of one has one view, so matched draws reduce to R on one stochastic draw.
@@ -376,7 +396,8 @@ SEMI_EVAL = [f"metrics.probe.sizes = {SEMI_SIZES}", "metrics.probe.seeds = 3", "
              "metrics.probe_supervised.seeds = 3"]
 # The README job's full-length variants are read on exactly what its Table 1 row is read on.
 for _name in ("confirm/set_hbae_z64", "confirm/set_hbae_steps3000", "confirm/set_hbae_seed1",
-              "confirm/set_hbae_gwide64", "confirm/set_hbae_views_within"):
+              "confirm/set_hbae_gwide64", "confirm/set_hbae_views_within", "confirm/set_hbae_views_within_steps3000",
+              "confirm/set_hbae_views_within_steps3000_dwide64"):
     TABLE_RUNS[_name] = TABLE_RUNS["tables/set_hbae"]
 TABLE_RUNS["confirm/hbae_strength0"] = TABLE_RUNS["tables/hbae"]
 TABLE_RUNS.update({name: (recipe, "probe,fid_gen,set_coherence", SEMI_EVAL) for name, (recipe, _) in SEMI.items()})

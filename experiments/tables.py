@@ -495,7 +495,9 @@ DRAWING = {"sampled": "as sampled (batch norm on its running statistics)",
            "own_views": "each element redrawn from its own inferred view, G(vᵢ|z): a reconstruction, not a draw"}
 DIAGNOSED = {"set_hbae": "Set-HBAE, `gin/set_hbae_shapes.gin` as shipped", "hbae": "HBAE, `gin/hbae_shapes.gin` as shipped",
              "set_vae": "Set-VAE, `gin/set_vae_shapes.gin` as shipped (the control)",
-             "set_hbae_views_within": "Set-HBAE, R on within-set views (`confirm/set_hbae_views_within`, not adopted)"}
+             "set_hbae_views_within": "Set-HBAE, R on within-set views (`confirm/set_hbae_views_within`, not adopted)",
+             "set_hbae_views_within_steps3000": "Set-HBAE, R on within-set views, 3000 steps "
+                                                "(`confirm/set_hbae_views_within_steps3000`, not adopted)"}
 
 
 def sampling_diagnostics() -> str:
@@ -517,12 +519,13 @@ def sampling_diagnostics() -> str:
 
 #: The runs whose class_agreement records (results/classes/<name>.json) the two per-category tables read, in column
 #: order: the set models (the README job, its second seed, twice its steps, a generator twice as wide, R on within-set
-#: views, the Set-VAE),
+#: views at 1500 and 3000 steps, the Set-VAE),
 #: and the single-image models (the HBAE, its z' strength from 0, the WAE's plain autoencoder, the VAE).
 CLASS_RUNS = {
     "sets": {"set_hbae": "Set-HBAE", "set_hbae_seed1": "Set-HBAE, seed 1", "set_hbae_steps3000": "Set-HBAE, 3000 steps",
              "set_hbae_gwide64": "Set-HBAE, generator width 64",
-             "set_hbae_views_within": "Set-HBAE, R on within-set views", "set_vae": "Set-VAE"},
+             "set_hbae_views_within": "Set-HBAE, R on within-set views",
+             "set_hbae_views_within_steps3000": "Set-HBAE, R on within-set views, 3000 steps", "set_vae": "Set-VAE"},
     "images": {"hbae": "HBAE", "hbae_strength0": "HBAE, z' strength from 0", "wae": "WAE (plain autoencoder)",
                "vae": "VAE"},
 }
