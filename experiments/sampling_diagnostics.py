@@ -12,10 +12,11 @@ generator drawing
   own_views   (models with inferred views, `regulariser_views`) each element redrawn from its own
               view, G(vᵢ|z), which R trains: a reconstruction, not a draw. Is the object lost in
               the code and the generator, or in where a draw's z' comes from?
-  code_views  (the same models) draws whose views come from a density of views *given the code*: a
-              Gaussian mixture fitted to the (code, view) pairs of the run's training sets, each draw's
-              view taken from its conditional at the draw's code. How much of the gap between drawn
-              and own views would a view density that knows the object close?
+  code_views  (the same models) the model as `noise_prior = @priors.conditional_gmm` makes it: each
+              draw's view from a Gaussian mixture fitted to the (code, view) pairs of the run's training
+              sets, conditioned on the draw's code, fitted as the trainer fits it (training itself does
+              not change). How much of the gap between drawn and own views does a view density that
+              knows the object close?
   set_views   (the same models) the K views of the training set whose code lies nearest: a real set's
               layout of views, borrowed whole, for the same question without a fitted density.
 
@@ -40,62 +41,36 @@ import torch
 from einops import rearrange, repeat
 
 from hbaezoo.models.base import as_set
+from hbaezoo.registry import PRIORS
 
 REPO = Path(__file__).resolve().parents[1]
 MODES = ("sampled", "batch_bn", "noise_free", "own_views", "code_views", "set_views")
-#: Training sets whose (code, views) the code_views and set_views modes read: 8 batches of 32 sets.
+#: Training sets whose (code, views) the code_views and set_views modes read: 8 batches of 32 sets, as the trainer
+#: fits its estimates (2048 images).
 FIT_BATCHES, FIT_SETS = 8, 32
 METRICS = "set_recon_agreement,recon_agreement"
 
 
-@torch.no_grad()
-def training_pairs(run) -> tuple[torch.Tensor, torch.Tensor]:
-    """The codes [S, Z] and views [S, K, N] of S training sets of the run's set size, as its trainer batches them."""
+def training_batches(run):
+    """The training batches the run's trainer fits its estimates on (Trainer.estimate: its batch plan and seed)."""
     from hbaezoo.data.batches import BatchPlan, batches
 
-    model, k = run.model, run.data.get("set_size") or 1
+    k = run.data.get("set_size") or 1
     dataset = run.dataset_factory(split="train")
     plan = BatchPlan(dataset.group_ids, batch_size=FIT_SETS, set_size=k, seed=1, small_groups="replace")
-    codes, views = [], []
     for batch in batches(dataset, plan, start=0, stop=FIT_BATCHES):
-        posterior, element_views = model.encode_views(as_set(batch["x"].to(model.device)))
+        yield {"x": batch["x"].to(run.model.device)}
+
+
+@torch.no_grad()
+def training_pairs(run) -> tuple[torch.Tensor, torch.Tensor]:
+    """The codes [S, Z] and views [S, K, N] of the S training sets `training_batches` gives."""
+    codes, views = [], []
+    for batch in training_batches(run):
+        posterior, element_views = run.model.encode_views(as_set(batch["x"]))
         codes.append(posterior.mean)
         views.append(element_views)
     return torch.cat(codes), torch.cat(views)
-
-
-def conditional_sampler(codes: torch.Tensor, views: torch.Tensor, components: int = 10):
-    """A Gaussian mixture over (code, view) pairs, codes [S, Z] and views [S, K, N] -> a function z [M, Z] ->
-    one view per row drawn from p(v | z) [M, N]: each component's Gaussian conditioned on z, the components
-    weighed by how likely z is under each."""
-    import numpy as np
-    from scipy.stats import multivariate_normal
-    from sklearn.mixture import GaussianMixture
-
-    z_dim, k = codes.shape[1], views.shape[1]
-    pairs = torch.cat([repeat(codes, "s z -> (s k) z", k=k), rearrange(views, "s k n -> (s k) n")], 1)
-    gmm = GaussianMixture(components, covariance_type="full", reg_covar=1e-4, random_state=0)
-    gmm.fit(pairs.double().cpu().numpy())
-    parts = []
-    for mean, cov in zip(gmm.means_, gmm.covariances_):
-        zz, zv, vv = cov[:z_dim, :z_dim], cov[:z_dim, z_dim:], cov[z_dim:, z_dim:]
-        gain = np.linalg.solve(zz, zv)  # [Z, N]
-        parts.append((mean[:z_dim], mean[z_dim:], zz, gain, np.linalg.cholesky(vv - zv.T @ gain)))
-    rng = np.random.default_rng(0)
-
-    def sample(z: torch.Tensor) -> torch.Tensor:
-        at = z.double().cpu().numpy()
-        log_w = np.stack([np.log(w) + multivariate_normal(mz, zz, allow_singular=True).logpdf(at)
-                          for w, (mz, _, zz, _, _) in zip(gmm.weights_, parts)], 1).reshape(len(at), -1)
-        w = np.exp(log_w - log_w.max(1, keepdims=True))
-        chosen = [rng.choice(len(parts), p=row / row.sum()) for row in w]
-        out = []
-        for j, row in zip(chosen, at):
-            mz, mv, _, gain, tril = parts[j]
-            out.append(mv + (row - mz) @ gain + tril @ rng.standard_normal(len(mv)))
-        return torch.as_tensor(np.stack(out), dtype=z.dtype, device=z.device)
-
-    return sample
 
 
 def nearest_set_sampler(codes: torch.Tensor, views: torch.Tensor):
@@ -154,14 +129,17 @@ def drawing(mode: str):
             if getattr(model, "views", None) is None:
                 raise SystemExit(f"--modes {mode}: {model.display_name} infers no views (regulariser_views = 0); "
                                  f"leave that mode out.")
-            codes, views = training_pairs(run)
-            given = conditional_sampler(codes, views) if mode == "code_views" else None
-            nearest = nearest_set_sampler(codes, views) if mode == "set_views" else None
+            if mode == "code_views":  # the model as `noise_prior = @priors.conditional_gmm` makes it
+                model.views.noise_prior = PRIORS.get("conditional_gmm")(z_dim=model.noise_dim, given_dim=model.z_dim)
+                model.views.noise_prior.to(model.device)
+                with torch.no_grad():
+                    model.estimate(training_batches(run))
+                return
+            nearest = nearest_set_sampler(*training_pairs(run))
 
             def draw(posterior, k: int) -> torch.Tensor:
                 z = posterior.sample()
-                views = given(repeat(z, "b z -> (b k) z", k=k)) if given is not None else nearest(z, k)
-                return model.generate(z, k, noise=views)
+                return model.generate(z, k, noise=nearest(z, k))
 
             model.draw = draw
 

@@ -10,7 +10,8 @@ saved with every checkpoint.
 
 A prior is a module built with `z_dim`; `sample(n)` gives codes [n, Z]. Priors with
 `fits = True` also take `fit(codes [N, Z])`, which the trainer calls on the codes of
-training data before each checkpoint (Model.estimate).
+training data before each checkpoint (Model.estimate). A prior with `conditional = True`
+is also built with `given_dim` and draws given a value: `sample(n, given [n, G])`.
 """
 
 from __future__ import annotations
@@ -28,6 +29,12 @@ def fits(prior) -> bool:
     """Whether a prior is fitted to data (`fits = True`), so that its owner must `fit` it; a prior that does
     not say is taken not to be."""
     return bool(getattr(prior, "fits", False))
+
+
+def conditional(prior) -> bool:
+    """Whether a prior (built, or the class that builds it) draws given a value (`conditional = True`): built with
+    `given_dim`, fitted to rows [given, point] and sampled with `given`."""
+    return bool(getattr(prior, "conditional", False))
 
 
 @PRIORS.register("normal")
@@ -109,3 +116,51 @@ class GaussianMixturePrior(nn.Module):
         mixture = MixtureSameFamily(Categorical(probs=self.weights),
                                     MultivariateNormal(self.means, scale_tril=self.scale_tril))
         return mixture.sample((n,))
+
+
+@PRIORS.register("conditional_gmm")
+class ConditionalGaussianMixture(GaussianMixturePrior):
+    """A Gaussian mixture fitted to pairs (g, x) and sampled at a given g: p(x | g).
+
+    Fitted as priors.gmm is, with full covariances, on rows [g, x] [N, G + Z]. At a given g each
+    component's Gaussian is conditioned on it — its mean moves along the regression of x on g, its
+    covariance shrinks to the part g does not explain (the Schur complement) — and the components are
+    weighed by how likely g is under each. Until the first fit it is N(0, I) whatever g is.
+
+    The HBAE's noise prior takes it to draw each element's view given its set's code
+    (`models.set_hbae.noise_prior = @priors.conditional_gmm`, models/views.py): an unconditional
+    density of views puts any object's views under every code.
+    """
+
+    conditional = True
+
+    def __init__(self, *, z_dim: int, given_dim: int, components: int = 10, reg_covar: float = 1e-4,
+                 seed: int = 0) -> None:
+        if not isinstance(given_dim, int) or given_dim < 1:
+            raise ConfigError(f"priors.conditional_gmm.given_dim is the size of what it draws given, an integer >= 1, "
+                              f"got {given_dim!r}.")
+        super().__init__(z_dim=given_dim + z_dim, components=components, covariance="full", reg_covar=reg_covar,
+                         seed=seed)
+        self.given_dim, self.point_dim = given_dim, z_dim
+
+    def sample(self, n: int, given: torch.Tensor | None = None) -> torch.Tensor:
+        """n points x [n, Z] from p(x | g) at given [n, G] (from the mixture's marginal over x without it)."""
+        g = self.given_dim
+        if given is None:
+            return super().sample(n)[:, g:]
+        if given.shape != (n, g):
+            raise ValueError(f"priors.conditional_gmm.sample(n, given) needs given [n, {g}] = [{n}, {g}], "
+                             f"got {tuple(given.shape)}")
+        if not self.fitted:
+            return torch.randn(n, self.point_dim, device=self.means.device)
+        # In double: the blocks of a covariance fitted to codes in a thin sub-space are near singular.
+        tril, means, at = self.scale_tril.double(), self.means.double(), given.double()
+        cov = tril @ tril.mT  # [C, G + Z, G + Z]
+        gg, gx, xx = cov[:, :g, :g], cov[:, :g, g:], cov[:, g:, g:]
+        gain = torch.linalg.solve(gg, gx)  # [C, G, Z]: the regression of x on g
+        left = torch.linalg.cholesky(xx - gx.mT @ gain)  # [C, Z, Z]
+        likely = MultivariateNormal(means[:, :g], scale_tril=torch.linalg.cholesky(gg)).log_prob(at[:, None])  # [n, C]
+        chosen = Categorical(logits=self.weights.double().log() + likely).sample()  # [n]
+        mean = means[chosen, g:] + ((at - means[chosen, :g])[:, None] @ gain[chosen])[:, 0]
+        noise = torch.randn(n, self.point_dim, 1, dtype=torch.float64, device=at.device)
+        return (mean + (left[chosen] @ noise)[..., 0]).to(given.dtype)

@@ -19,8 +19,8 @@ from einops import rearrange, repeat
 from torch import nn
 
 from hbaezoo.components.posterior import Posterior
-from hbaezoo.components.priors import fits
-from hbaezoo.errors import CapabilityError
+from hbaezoo.components.priors import conditional, fits
+from hbaezoo.errors import CapabilityError, ConfigError
 from hbaezoo.registry import PRIORS
 
 Batch = dict[str, torch.Tensor]
@@ -167,6 +167,11 @@ class Encodes:
         self.encoder = build(encoder, image_shape=self.image_shape)
         self.pooler = build(pooler, dim=self.encoder.feature_dim)
         self.head = build(head, in_dim=self.encoder.feature_dim, z_dim=z_dim)
+        if conditional(prior):
+            raise ConfigError(f"{self.display_name}: prior = {getattr(prior, '__name__', type(prior).__name__)} draws "
+                              f"given a value, and a code drawn from the prior is given nothing; use an unconditional "
+                              f"prior for the codes (priors.gmm, priors.normal). A conditional prior fits the noise "
+                              f"prior of a model with views (noise_prior).")
         self.sampling_prior = build(prior if prior is not None else PRIORS.get("normal"), z_dim=z_dim)
 
     def estimated_priors(self) -> list[tuple[nn.Module, Callable[[torch.Tensor], torch.Tensor]]]:

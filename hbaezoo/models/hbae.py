@@ -35,7 +35,7 @@ from einops import rearrange, reduce, repeat
 
 from hbaezoo.components.classifiers import cross_entropy_on_labelled
 from hbaezoo.components.posterior import Posterior
-from hbaezoo.components.priors import fits
+from hbaezoo.components.priors import conditional, fits
 from hbaezoo.errors import ConfigError
 from hbaezoo.models.adversarial import ConditionalAdversarial
 from hbaezoo.models.base import Batch, Encodes, as_set, build
@@ -140,7 +140,9 @@ class HBAE(ObservedLabels, Encodes, ConditionalAdversarial):
         if views_within_set and not regulariser_views:
             raise ConfigError(f"{type(self).__name__}.views_within_set = True says how views are read, and this model "
                               f"reads none (regulariser_views = 0); set regulariser_views > 0 or leave it False.")
-        noise_prior = build(noise_prior if noise_prior is not None else PRIORS.get("normal"), z_dim=noise_dim)
+        noise_prior = noise_prior if noise_prior is not None else PRIORS.get("normal")
+        # A conditional noise prior draws each view given its set's code.
+        noise_prior = build(noise_prior, z_dim=noise_dim, **({"given_dim": z_dim} if conditional(noise_prior) else {}))
         if fits(noise_prior) and not regulariser_views:
             raise ConfigError(f"{type(self).__name__}.noise_prior = {type(noise_prior).__name__} is fitted to the "
                               f"inferred views, and this model infers none (regulariser_views = 0); set "
@@ -176,7 +178,9 @@ class HBAE(ObservedLabels, Encodes, ConditionalAdversarial):
 
     def estimated_priors(self):
         """The code prior's, and the noise prior's where it is fitted to the views (models/views.py)."""
-        return [*super().estimated_priors(), *(self.views.estimated_priors() if self.views is not None else [])]
+        if self.views is None:
+            return super().estimated_priors()
+        return [*super().estimated_priors(), *self.views.estimated_priors(lambda features: self.code(features).mean)]
 
     def critic_group_parameters(self):
         # Encoder and discriminator are trained jointly against the generator (paper §4.2); a classifier on the
@@ -365,11 +369,11 @@ class HBAE(ObservedLabels, Encodes, ConditionalAdversarial):
 
     def draw(self, posterior, k):
         """k images per code of a posterior over z [B, Z] -> [B * k, C, H, W], each with its own z' (drawn from
-        `noise_prior` where it is fitted to the views)."""
+        `noise_prior` where it is fitted to the views, given the code where it is conditional)."""
         z = posterior.sample()
         if self.views is None or not fits(self.views.noise_prior):
             return self.generate(z, k)
-        return self.generate(z, k, noise=self.views.sample(z.shape[0] * k).to(z.dtype))
+        return self.generate(z, k, noise=self.views.sample(repeat(z, "b z -> (b k) z", k=k)).to(z.dtype))
 
 
 @MODELS.register("set_hbae")

@@ -8,7 +8,9 @@ the code. An MMD pulls the views towards N(0, I), where training's draws take th
 draw lands among the views R trained the generator on.
 
 The views fill N(0, I) no better than the codes fill theirs, so a sampling draw may take its z' from
-a prior fitted to them after training (`noise_prior`, e.g. priors.gmm; ex-post, as for the codes).
+a prior fitted to them after training (`noise_prior`, e.g. priors.gmm; ex-post, as for the codes), or
+from one fitted to them beside their set's code and drawn given the code (priors.conditional_gmm):
+which views an object shows, and how they look, depends on the object.
 """
 
 from __future__ import annotations
@@ -16,11 +18,11 @@ from __future__ import annotations
 from collections.abc import Callable
 
 import torch
-from einops import rearrange, reduce
+from einops import rearrange, reduce, repeat
 from torch import nn
 
 from hbaezoo.components.posterior import Posterior
-from hbaezoo.components.priors import fits
+from hbaezoo.components.priors import conditional, fits
 from hbaezoo.errors import ConfigError
 from hbaezoo.models.base import build
 from hbaezoo.registry import DIVERGENCES, PRIORS
@@ -58,13 +60,25 @@ class ElementViews(nn.Module):
         """MMD² between the views [B, K, N] and N(0, I)."""
         return self.pull(Posterior(rearrange(views, "b k n -> (b k) n")))
 
-    def estimated_priors(self) -> list[tuple[nn.Module, Callable[[torch.Tensor], torch.Tensor]]]:
-        """The noise prior where it is fitted to data, with what it is fitted to: every element's view
-        [B·K, N], read off a batch's encoder features [B, K, F] (models/base.py, `Encodes.estimate`)."""
+    def estimated_priors(self, code: Callable[[torch.Tensor], torch.Tensor]
+                         ) -> list[tuple[nn.Module, Callable[[torch.Tensor], torch.Tensor]]]:
+        """The noise prior where it is fitted to data, with what it is fitted to, read off a batch's encoder
+        features [B, K, F] (models/base.py, `Encodes.estimate`): every element's view [B·K, N] — beside its
+        set's code, [B·K, Z + N], for a conditional prior. `code` reads the set codes [B, Z] off the features."""
         if not fits(self.noise_prior):
             return []
-        return [(self.noise_prior, lambda features: rearrange(self(features), "b k n -> (b k) n"))]
 
-    def sample(self, n: int) -> torch.Tensor:
-        """n noise vectors z' [n, N] from the noise prior."""
-        return self.noise_prior.sample(n)
+        def points(features: torch.Tensor) -> torch.Tensor:
+            views = rearrange(self(features), "b k n -> (b k) n")
+            if not conditional(self.noise_prior):
+                return views
+            return torch.cat([repeat(code(features), "b z -> (b k) z", k=features.shape[1]), views], 1)
+
+        return [(self.noise_prior, points)]
+
+    def sample(self, codes: torch.Tensor) -> torch.Tensor:
+        """One noise vector z' per code, codes [M, Z] -> [M, N], from the noise prior (given the code where the
+        prior is conditional)."""
+        if conditional(self.noise_prior):
+            return self.noise_prior.sample(len(codes), given=codes)
+        return self.noise_prior.sample(len(codes))

@@ -59,6 +59,39 @@ def test_bad_settings_are_clear_errors(bad):
         PRIORS.get("gmm")(z_dim=4, **bad)
 
 
+def test_a_conditional_mixture_draws_where_the_given_value_says():
+    """Fitted to pairs (g, x) from two clusters, each with x linear in g, it draws x from the cluster and along the
+    line that g picks out; without g it draws from both clusters."""
+    gen = torch.Generator().manual_seed(0)
+    g = torch.randn(1200, 2, generator=gen) * 0.3 + torch.tensor([3.0, 0.0]).repeat(1200, 1) * torch.tensor(
+        [[1.0], [-1.0]]).repeat(600, 1)  # half the rows about (3, 0), half about (-3, 0)
+    x = torch.where(g[:, :1] > 0, 5.0 + 2.0 * g[:, 1:], -5.0 - 2.0 * g[:, 1:]) + 0.01 * torch.randn(1200, 1, generator=gen)
+    prior = PRIORS.get("conditional_gmm")(z_dim=1, given_dim=2, components=2)
+    prior.fit(torch.cat([g, x], 1))
+    given = torch.tensor([[3.0, 0.5], [-3.0, 0.5], [3.0, -0.2]]).repeat_interleave(200, 0)
+    with torch.random.fork_rng():
+        torch.manual_seed(0)
+        drawn = prior.sample(len(given), given=given)
+        marginal = prior.sample(2000)
+    assert drawn.shape == (600, 1) and marginal.shape == (2000, 1)
+    means = drawn.view(3, 200).mean(1)
+    assert torch.allclose(means, torch.tensor([6.0, -6.0, 4.6]), atol=0.1), means
+    assert float(drawn.view(3, 200).std(1).max()) < 0.1
+    assert 0.3 < float((marginal > 0).float().mean()) < 0.7  # both clusters, no g to choose
+
+
+def test_a_conditional_mixture_before_its_fit_is_the_standard_normal_and_needs_a_given_size():
+    prior = PRIORS.get("conditional_gmm")(z_dim=3, given_dim=2)
+    with torch.random.fork_rng():
+        torch.manual_seed(0)
+        draws = prior.sample(4000, given=torch.full((4000, 2), 7.0))
+    assert draws.shape == (4000, 3) and draws.mean(0).abs().max() < 0.1
+    with pytest.raises(ValueError, match="given"):
+        prior.sample(4, given=torch.zeros(4, 3))
+    with pytest.raises(ConfigError, match="given_dim"):
+        PRIORS.get("conditional_gmm")(z_dim=3, given_dim=0)
+
+
 @pytest.mark.slow
 def test_the_trainer_fits_the_prior_to_training_codes_without_changing_training(repo_root, tiny, tmp_path):
     recipe = os.path.join(repo_root, RECIPE)

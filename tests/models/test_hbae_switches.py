@@ -291,6 +291,30 @@ def test_a_fitted_noise_prior_is_where_sampling_draws_take_z_and_training_draws_
     assert int(twin.views.noise_prior.fitted_on) == 24
 
 
+def test_a_conditional_noise_prior_draws_each_view_given_its_sets_code():
+    """With `noise_prior = priors.conditional_gmm` the views are fitted beside their set's code, and a sampling
+    draw asks for its view given the code it draws from."""
+    from hbaezoo.registry import PRIORS
+
+    torch.manual_seed(0)
+    model = tiny_model(MODELS.get("set_hbae"), Sizes(), regulariser_views=1.0, regulariser_match=0.0,
+                       regulariser_trains=("encoder",), prior=PRIORS.get("gmm"),
+                       noise_prior=PRIORS.get("conditional_gmm")).eval()
+    x = torch.rand(6, 4, 3, 16, 16) * 2 - 1
+    model.estimate(iter([{"x": x[:3]}, {"x": x[3:]}]))
+    prior = model.views.noise_prior
+    assert int(prior.fitted_on) == 24 and prior.means.shape[1] == model.z_dim + model.noise_dim
+    asked, drawn_from = [], []
+    sample, generate = prior.sample, model.generate
+    prior.sample = lambda n, given=None: asked.append(given) or sample(n, given=given)
+    model.generate = lambda z, k=1, **kw: drawn_from.append(z) or generate(z, k, **kw)
+    model.reconstruct_set(x[:2], 3)
+    assert len(asked) == len(drawn_from) == 1
+    assert torch.equal(asked[0], rearrange(drawn_from[0].repeat(1, 3), "b (k z) -> (b k) z", k=3))
+    with pytest.raises(ConfigError, match="given nothing"):
+        tiny_model(MODELS.get("set_hbae"), Sizes(), prior=PRIORS.get("conditional_gmm"))
+
+
 def test_a_noise_prior_fitted_without_views_is_a_clear_error():
     from hbaezoo.registry import PRIORS
 
