@@ -492,26 +492,39 @@ def targets() -> str:
 DRAWING = {"sampled": "as sampled (batch norm on its running statistics)",
            "batch_bn": "as sampled, batch norm on each batch's own statistics",
            "noise_free": "noise-free: z' = 0, the mean image G(0|z)",
-           "own_views": "each element redrawn from its own inferred view, G(vᵢ|z): a reconstruction, not a draw"}
+           "own_views": "each element redrawn from its own inferred view, G(vᵢ|z): a reconstruction, not a draw",
+           "code_views": ("each view drawn given its code (`noise_prior = @priors.conditional_gmm`, fitted as the "
+                          "trainer fits it)"),
+           "set_views": "the views of the training set whose code lies nearest, borrowed whole"}
 DIAGNOSED = {"set_hbae": "Set-HBAE, `gin/set_hbae_shapes.gin` as shipped", "hbae": "HBAE, `gin/hbae_shapes.gin` as shipped",
              "set_vae": "Set-VAE, `gin/set_vae_shapes.gin` as shipped (the control)",
              "set_hbae_views_within": "Set-HBAE, R on within-set views (`confirm/set_hbae_views_within`, not adopted)",
              "set_hbae_views_within_steps3000": "Set-HBAE, R on within-set views, 3000 steps "
-                                                "(`confirm/set_hbae_views_within_steps3000`, not adopted)"}
+                                                "(`confirm/set_hbae_views_within_steps3000`, not adopted)",
+             "set_hbae_views_within_steps3000_given_code": "the same run, its views drawn given the code"}
 
 
 def sampling_diagnostics() -> str:
     """One checkpoint per recipe drawn three ways (experiments/sampling_diagnostics.py): where is the object lost?"""
-    lines = ["| run | drawn | set-recon elements in class % (÷ real acc.) | recon in class % (÷ real acc.) |",
-             "|---|---|---|---|"]
+    lines = ["| run | drawn | set-recon elements in class % (÷ real acc.) | recon in class % (÷ real acc.) "
+             "| generated sets: all 8 agree % (real) | top-class prob. (real) | set-complete from 2 views % "
+             "| chain in class, step 1 → 6 % |",
+             "|---|---|---|---|---|---|---|---|"]
     found = {path.stem: json.loads(path.read_text()) for path in sorted((REPO / "results" / "diagnostics").glob("*.json"))}
     if not found:
         return "_no records yet_"
     for name, label in DIAGNOSED.items():
         modes = found.get(name, {}).get("modes", {})
         for mode, results in ((m, modes[m]) for m in DRAWING if m in modes):
-            cells = [in_class(results["metrics"].get(m, {}).get("values", {}))
-                     for m in ("set_recon_agreement", "recon_agreement")]
+            values = {m: results["metrics"].get(m, {}).get("values", {}) for m in results["metrics"]}
+            coh, ch = values.get("set_coherence"), values.get("chain_agreement")
+            last = f"step{int(ch['steps'])}" if ch else ""
+            cells = [in_class(values.get("set_recon_agreement")), in_class(values.get("recon_agreement")),
+                     f"{fmt(coh.get('coherent'))} ({fmt(coh.get('real/coherent'))})" if coh else "—",
+                     f"{fmt(coh.get('mean_top_probability'), 2)} ({fmt(coh.get('real/mean_top_probability'), 2)})"
+                     if coh else "—",
+                     in_class(values.get("set_complete")),
+                     f"{fmt(ch.get('step1/agreement'))} → {fmt(ch.get(f'{last}/agreement'))}" if ch else "—"]
             lines.append(f"| {label} | {DRAWING[mode]} | " + " | ".join(cells) + " |")
     commands = sorted({f"`{record['command']}`" for record in found.values()})
     return "\n".join(lines) + "\n\nCommands: " + "; ".join(commands) + "."

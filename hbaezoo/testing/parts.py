@@ -7,7 +7,7 @@ import torch
 from torch import nn
 
 from hbaezoo.components.posterior import Posterior
-from hbaezoo.components.priors import fits
+from hbaezoo.components.priors import conditional, fits
 from hbaezoo.testing.common import Sizes, _assert_finite, _assert_shape, _images, _kwargs, _module_checks
 
 
@@ -102,27 +102,37 @@ def check_divergence(factory, sizes: Sizes, name: str = "divergence") -> None:
 
 def check_prior(factory, sizes: Sizes, name: str = "prior") -> None:
     """Draws [n, Z] that are finite; a prior that fits lands on the codes it was fitted to, and its
-    fit travels in its state_dict (the checkpoint)."""
-    prior = factory(z_dim=sizes.z_dim, **_kwargs(factory))
-    draws = prior.sample(64)
+    fit travels in its state_dict (the checkpoint). A conditional prior is built with `given_dim`, fitted to
+    rows [given, code] and drawn at a given value."""
+    gen = torch.Generator().manual_seed(sizes.seed)
+    given_dim = sizes.z_dim if conditional(factory) else 0
+
+    def build():
+        return factory(z_dim=sizes.z_dim, **({"given_dim": given_dim} if given_dim else {}), **_kwargs(factory))
+
+    def draw(prior, n: int) -> torch.Tensor:
+        return prior.sample(n, given=torch.randn(n, given_dim, generator=gen)) if given_dim else prior.sample(n)
+
+    prior = build()
+    draws = draw(prior, 64)
     _assert_shape(name, draws, (64, sizes.z_dim))
     _assert_finite(name, draws)
     if not fits(prior):
         return
-    gen = torch.Generator().manual_seed(sizes.seed)
     # Codes in a thin, shifted sub-space: far from N(0, I), as a trained encoder's are.
     codes = 3.0 + 0.1 * torch.randn(256, sizes.z_dim, generator=gen)
-    prior.fit(codes)
-    draws = prior.sample(512)
+    prior.fit(torch.cat([torch.randn(256, given_dim, generator=gen), codes], 1) if given_dim else codes)
+    draws = draw(prior, 512)
     assert (draws.mean(0) - 3.0).abs().max() < 0.1, f"{name}: draws after fit() do not centre on the codes"
     assert draws.std(0).max() < 0.3, f"{name}: draws after fit() spread far wider than the codes"
-    rebuilt = factory(z_dim=sizes.z_dim, **_kwargs(factory))
+    rebuilt = build()
     rebuilt.load_state_dict(prior.state_dict())
+    at = torch.randn(8, given_dim, generator=gen)
     with torch.random.fork_rng():
         torch.manual_seed(sizes.seed)
-        a = prior.sample(8)
+        a = prior.sample(8, given=at) if given_dim else prior.sample(8)
         torch.manual_seed(sizes.seed)
-        b = rebuilt.sample(8)
+        b = rebuilt.sample(8, given=at) if given_dim else rebuilt.sample(8)
     assert torch.equal(a, b), f"{name}: a prior rebuilt from its state_dict draws other codes (the fit is not saved)"
 
 
