@@ -297,9 +297,9 @@ VARIANTS["confirm/set_hbae_views_within_steps3000"] = ("gin/set_hbae_shapes.gin"
 VARIANTS["confirm/set_hbae_views_within_steps3000_dwide64"] = ("gin/set_hbae_shapes.gin", VIEWS_WITHIN + DWIDE, 3000)
 # ... and its second seed, drawing each view given its set's code (`noise_prior = @priors.conditional_gmm`, which
 # changes sampling only: the fit is made after training, so training is the same as with priors.gmm).
-VARIANTS["confirm/set_hbae_views_within_steps3000_cgmm_seed1"] = (
+VARIANTS["confirm/set_hbae_views_within_steps3000_dwide64_cgmm_seed1"] = (
     "gin/set_hbae_shapes.gin", [b for b in VIEWS_WITHIN if "noise_prior" not in b]
-    + [M + "noise_prior = @priors.conditional_gmm", "Trainer.seed = 1"], 3000)
+    + [M + "noise_prior = @priors.conditional_gmm"] + DWIDE + ["Trainer.seed = 1"], 3000)
 # How far two seeds of the README job lie apart at full length, to read the rows above by.
 VARIANTS["confirm/set_hbae_seed1"] = ("gin/set_hbae_shapes.gin", ["Trainer.seed = 1"], None)
 # The single-image HBAE: a set of one has one view, so matched draws reduce to R on one stochastic draw.
@@ -402,7 +402,8 @@ SEMI_EVAL = [f"metrics.probe.sizes = {SEMI_SIZES}", "metrics.probe.seeds = 3", "
 # The README job's full-length variants are read on exactly what its Table 1 row is read on.
 for _name in ("confirm/set_hbae_z64", "confirm/set_hbae_steps3000", "confirm/set_hbae_seed1",
               "confirm/set_hbae_gwide64", "confirm/set_hbae_views_within", "confirm/set_hbae_views_within_steps3000",
-              "confirm/set_hbae_views_within_steps3000_dwide64", "confirm/set_hbae_views_within_steps3000_cgmm_seed1"):
+              "confirm/set_hbae_views_within_steps3000_dwide64",
+              "confirm/set_hbae_views_within_steps3000_dwide64_cgmm_seed1"):
     TABLE_RUNS[_name] = TABLE_RUNS["tables/set_hbae"]
 TABLE_RUNS["confirm/hbae_strength0"] = TABLE_RUNS["tables/hbae"]
 TABLE_RUNS.update({name: (recipe, "probe,fid_gen,set_coherence", SEMI_EVAL) for name, (recipe, _) in SEMI.items()})

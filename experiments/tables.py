@@ -501,15 +501,21 @@ DIAGNOSED = {"set_hbae": "Set-HBAE, `gin/set_hbae_shapes.gin` as shipped", "hbae
              "set_hbae_views_within": "Set-HBAE, R on within-set views (`confirm/set_hbae_views_within`, not adopted)",
              "set_hbae_views_within_steps3000": "Set-HBAE, R on within-set views, 3000 steps "
                                                 "(`confirm/set_hbae_views_within_steps3000`, not adopted)",
-             "set_hbae_views_within_steps3000_given_code": "the same run, its views drawn given the code"}
+             "set_hbae_views_within_steps3000_given_code": "the same run, its views drawn given the code",
+             "set_hbae_views_within_steps3000_dwide64_given_code": (
+                 "Set-HBAE, R on within-set views, 3000 steps, critic width 64 "
+                 "(`confirm/set_hbae_views_within_steps3000_dwide64`, not adopted)"),
+             "set_hbae_views_within_steps3000_dwide64_cgmm_seed1": (
+                 "the same recipe, seed 1, sampling its views given the code (`noise_prior = @priors.conditional_gmm`; "
+                 "`confirm/set_hbae_views_within_steps3000_dwide64_cgmm_seed1`)")}
 
 
 def sampling_diagnostics() -> str:
-    """One checkpoint per recipe drawn three ways (experiments/sampling_diagnostics.py): where is the object lost?"""
-    lines = ["| run | drawn | set-recon elements in class % (÷ real acc.) | recon in class % (÷ real acc.) "
-             "| generated sets: all 8 agree % (real) | top-class prob. (real) | set-complete from 2 views % "
-             "| chain in class, step 1 → 6 % |",
-             "|---|---|---|---|---|---|---|---|"]
+    """One checkpoint per recipe drawn several ways (experiments/sampling_diagnostics.py): where is the object lost?"""
+    head = ("| run | drawn | set-recon elements in class % (÷ real acc.) | recon in class % (÷ real acc.) "
+            "| generated sets: all 8 agree % (real) | top-class prob. (real) | set-complete from 2 views % "
+            "| chain in class, step 1 → 6 % |")
+    lines = [head, "|---|---|---|---|---|---|---|---|"]
     found = {path.stem: json.loads(path.read_text()) for path in sorted((REPO / "results" / "diagnostics").glob("*.json"))}
     if not found:
         return "_no records yet_"
@@ -532,13 +538,16 @@ def sampling_diagnostics() -> str:
 
 #: The runs whose class_agreement records (results/classes/<name>.json) the two per-category tables read, in column
 #: order: the set models (the README job, its second seed, twice its steps, a generator twice as wide, R on within-set
-#: views at 1500 and 3000 steps, the Set-VAE),
+#: views at 1500 and 3000 steps and with a critic twice as wide (two seeds), the Set-VAE),
 #: and the single-image models (the HBAE, its z' strength from 0, the WAE's plain autoencoder, the VAE).
 CLASS_RUNS = {
     "sets": {"set_hbae": "Set-HBAE", "set_hbae_seed1": "Set-HBAE, seed 1", "set_hbae_steps3000": "Set-HBAE, 3000 steps",
              "set_hbae_gwide64": "Set-HBAE, generator width 64",
              "set_hbae_views_within": "Set-HBAE, R on within-set views",
-             "set_hbae_views_within_steps3000": "Set-HBAE, R on within-set views, 3000 steps", "set_vae": "Set-VAE"},
+             "set_hbae_views_within_steps3000": "Set-HBAE, R on within-set views, 3000 steps",
+             "set_hbae_views_within_steps3000_dwide64": "Set-HBAE, R on within-set views, 3000 steps, critic width 64",
+             "set_hbae_views_within_steps3000_dwide64_cgmm_seed1": "the same, seed 1",
+             "set_vae": "Set-VAE"},
     "images": {"hbae": "HBAE", "hbae_strength0": "HBAE, z' strength from 0", "wae": "WAE (plain autoencoder)",
                "vae": "VAE"},
 }
