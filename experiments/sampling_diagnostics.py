@@ -14,8 +14,8 @@ generator drawing
               the code and the generator, or in where a draw's z' comes from?
   code_views  (the same models) the model as `noise_prior = @priors.conditional_gmm` makes it: each
               draw's view from a Gaussian mixture fitted to the (code, view) pairs of the run's training
-              sets, conditioned on the draw's code, fitted on the training sets a seed-0 trainer fits on
-              (training itself does not depend on the noise prior). How much of the gap between drawn and own views does a view density that
+              sets, conditioned on the draw's code, fitted on the training sets the run's trainer fits
+              its estimates on (training itself does not depend on the noise prior). How much of the gap between drawn and own views does a view density that
               knows the object close?
   set_views   (the same models) the K views of the training set whose code lies nearest: a real set's
               layout of views, borrowed whole, for the same question without a fitted density.
@@ -45,21 +45,23 @@ from hbaezoo.registry import PRIORS
 
 REPO = Path(__file__).resolve().parents[1]
 MODES = ("sampled", "batch_bn", "noise_free", "own_views", "code_views", "set_views")
-#: Training sets whose (code, views) the code_views and set_views modes read: 8 batches of 32 sets of 8 and batch-plan
-#: seed 1, the plan Trainer.estimate draws for a run of the default 2048 estimate images and seed 0 (other seeds draw
-#: other training sets there).
-FIT_BATCHES, FIT_SETS = 8, 32
 METRICS = "set_recon_agreement,recon_agreement"
 
 
 def training_batches(run):
-    """Training batches [B, K, C, H, W] drawn as Trainer.estimate draws them for a seed-0 run (`FIT_BATCHES`)."""
-    from hbaezoo.data.batches import BatchPlan, batches
+    """The training batches [B, K, C, H, W] the run's trainer fits its estimates on (training.trainer's
+    `estimation_batches`, with the Trainer settings the run's config.gin binds)."""
+    import inspect
 
-    k = run.data.get("set_size") or 1
-    dataset = run.dataset_factory(split="train")
-    plan = BatchPlan(dataset.group_ids, batch_size=FIT_SETS, set_size=k, seed=1, small_groups="replace")
-    for batch in batches(dataset, plan, start=0, stop=FIT_BATCHES):
+    from hbaezoo.assembly import trainer_binding
+    from hbaezoo.training.trainer import Trainer, estimation_batches
+
+    defaults = inspect.signature(Trainer).parameters
+    setting = {name: trainer_binding(name, defaults[name].default) for name in ("seed", "small_groups")}
+    fitted_on = estimation_batches(run.dataset_factory(split="train"), set_size=run.data.get("set_size"),
+                                   images=trainer_binding("estimate_images", defaults["estimate_images"].default),
+                                   **setting)
+    for batch in fitted_on:
         yield {"x": batch["x"].to(run.model.device)}
 
 

@@ -494,7 +494,7 @@ DRAWING = {"sampled": "as sampled (batch norm on its running statistics)",
            "noise_free": "noise-free: z' = 0, the mean image G(0|z)",
            "own_views": "each element redrawn from its own inferred view, G(vᵢ|z): a reconstruction, not a draw",
            "code_views": ("each view drawn given its code (`noise_prior = @priors.conditional_gmm`, fitted on the "
-                          "training sets a seed-0 trainer fits on)"),
+                          "training sets the run's trainer fits its estimates on)"),
            "set_views": "the views of the training set whose code lies nearest, borrowed whole"}
 DIAGNOSED = {"set_hbae": "Set-HBAE, `gin/set_hbae_shapes.gin` as shipped", "hbae": "HBAE, `gin/hbae_shapes.gin` as shipped",
              "set_vae": "Set-VAE, `gin/set_vae_shapes.gin` as shipped (the control)",

@@ -24,25 +24,25 @@ from torch import nn
 from hbaezoo.components.posterior import Posterior
 from hbaezoo.components.priors import conditional, fits
 from hbaezoo.errors import ConfigError
-from hbaezoo.models.base import build
-from hbaezoo.registry import DIVERGENCES, PRIORS
+from hbaezoo.registry import DIVERGENCES
 
 
 class ElementViews(nn.Module):
     """Views of a set's elements read off their encoder features, their pull towards N(0, I), and the
     noise prior sampling draws take z' from.
 
-    `owner` names the model in messages, whose settings these are (`HBAE.views_within_set`).
+    `noise_prior` is a built prior over z' [N] (conditional ones given the set code). `owner` names the model in
+    messages, whose settings these are (`HBAE.views_within_set`).
     """
 
-    def __init__(self, *, feature_dim: int, noise_dim: int, within_set: bool = False, noise_prior=None,
+    def __init__(self, *, feature_dim: int, noise_dim: int, noise_prior: nn.Module, within_set: bool = False,
                  owner: str = "ElementViews") -> None:
         super().__init__()
         self.head = nn.Linear(feature_dim, noise_dim)
         # MMD whatever the codes' divergence is, since a view is a point, not a Gaussian that KL could read.
         self.pull = DIVERGENCES.get("mmd")()
         self.within_set = bool(within_set)
-        self.noise_prior = build(noise_prior if noise_prior is not None else PRIORS.get("normal"), z_dim=noise_dim)
+        self.noise_prior = noise_prior  # built by the owner, which knows the code it may draw given
         self.owner = owner
 
     def forward(self, features: torch.Tensor) -> torch.Tensor:

@@ -41,6 +41,15 @@ from hbaezoo.training.previews import save_previews
 from hbaezoo.training.records import record_operative, record_run
 
 
+def estimation_batches(dataset: ImageDataset, *, set_size: int | None, seed: int, small_groups: str, images: int):
+    """The training batches a model's estimates are fitted on (`Trainer.estimate`): about `images` images in sets
+    of `set_size`, under a batch plan of their own (seed + 1), so the training batches are untouched."""
+    k = set_size or 1
+    plan = BatchPlan(dataset.group_ids, batch_size=max(1, 256 // k), set_size=set_size, seed=seed + 1,
+                     small_groups=small_groups)
+    return batches(dataset, plan, start=0, stop=-(-images // (plan.batch_size * k)))
+
+
 @gin.configurable("Trainer", module="hbaezoo")
 class Trainer:
     """Trains a model's phases on a dataset into a run directory; resumes automatically."""
@@ -187,15 +196,13 @@ class Trainer:
         # Only the main process saves and previews, so only it needs the fit.
         if not self.model.estimates or self._estimated_at == self.step or not self.dist.is_main:
             return
-        k = self.set_size or 1
-        plan = BatchPlan(self.dataset.group_ids, batch_size=max(1, 256 // k), set_size=self.set_size,
-                         seed=self.seed + 1, small_groups=self.plan.small_groups)
-        steps = -(-self.estimate_images // (plan.batch_size * k))
+        fitted_on = estimation_batches(self.dataset, set_size=self.set_size, seed=self.seed,
+                                       small_groups=self.plan.small_groups, images=self.estimate_images)
         was_training = self.model.training
         self.model.eval()
         try:
             with torch.no_grad(), seeded(self.seed + 1, self.device):
-                self.model.estimate(self.place(b) for b in batches(self.dataset, plan, start=0, stop=steps))
+                self.model.estimate(self.place(b) for b in fitted_on)
         except (ValueError, np.linalg.LinAlgError) as exc:  # a degenerate fit must not cost the checkpoint
             self._warn(f"step {self.step}: fitting the model's estimates to the training codes failed ({exc}); "
                        f"sampling keeps the last fit.")
