@@ -1,4 +1,4 @@
-"""Where is the object lost between a set and its reconstructions? The same checkpoint, three ways of drawing.
+"""Where is the object lost between a set and its reconstructions? The same checkpoint, drawn several ways.
 
 Evaluates a trained run's category metrics (hbaezoo.eval, the run's own semantic classifier) with its
 generator drawing
@@ -15,8 +15,10 @@ generator drawing
   code_views  (the same models) the model as `noise_prior = @priors.conditional_gmm` makes it: each
               draw's view from a Gaussian mixture fitted to the (code, view) pairs of the run's training
               sets, conditioned on the draw's code, fitted on the training sets the run's trainer fits
-              its estimates on (training itself does not depend on the noise prior). How much of the gap between drawn and own views does a view density that
-              knows the object close?
+              its estimates on (training itself does not depend on the noise prior). How much of the gap
+              between drawn and own views does a view density that knows the object close?
+  nearest_views  (the same models) as `noise_prior = @priors.nearest` makes it, fitted on the same sets:
+              each draw's view one of the views of the training set whose code lies nearest, at random.
   set_views   (the same models) the K views of the training set whose code lies nearest: a real set's
               layout of views, borrowed whole, for the same question without a fitted density.
 
@@ -44,7 +46,9 @@ from hbaezoo.models.base import as_set
 from hbaezoo.registry import PRIORS
 
 REPO = Path(__file__).resolve().parents[1]
-MODES = ("sampled", "batch_bn", "noise_free", "own_views", "code_views", "set_views")
+MODES = ("sampled", "batch_bn", "noise_free", "own_views", "code_views", "nearest_views", "set_views")
+#: The modes that draw each view given its code from another noise prior, fitted as the trainer fits the run's.
+VIEW_PRIORS = {"code_views": "conditional_gmm", "nearest_views": "nearest"}
 METRICS = "set_recon_agreement,recon_agreement"
 
 
@@ -128,12 +132,12 @@ def drawing(mode: str):
                 return repeat(reconstruct_set(x, 1)[:, 0], "b c h w -> n b c h w", n=n)
 
             model.reconstruct_set, model.reconstruct = reconstruct_set, reconstruct
-        elif mode in ("code_views", "set_views"):
+        elif mode in (*VIEW_PRIORS, "set_views"):
             if getattr(model, "views", None) is None:
                 raise SystemExit(f"--modes {mode}: {model.display_name} infers no views (regulariser_views = 0); "
                                  f"leave that mode out.")
-            if mode == "code_views":  # the model as `noise_prior = @priors.conditional_gmm` makes it
-                model.views.noise_prior = PRIORS.get("conditional_gmm")(z_dim=model.noise_dim, given_dim=model.z_dim)
+            if mode in VIEW_PRIORS:  # the model as `noise_prior = @priors.<that prior>` makes it
+                model.views.noise_prior = PRIORS.get(VIEW_PRIORS[mode])(z_dim=model.noise_dim, given_dim=model.z_dim)
                 model.views.noise_prior.to(model.device)
                 with torch.no_grad():
                     model.estimate(training_batches(run))

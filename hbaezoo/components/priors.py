@@ -164,3 +164,71 @@ class ConditionalGaussianMixture(GaussianMixturePrior):
         mean = means[chosen, g:] + ((at - means[chosen, :g])[:, None] @ gain[chosen])[:, 0]
         noise = torch.randn(n, self.point_dim, 1, dtype=torch.float64, device=at.device)
         return (mean + (left[chosen] @ noise)[..., 0]).to(given.dtype)
+
+
+@PRIORS.register("nearest")
+class NearestNeighbours(nn.Module):
+    """p(x | g) by nearest-neighbour resampling: a training point whose given value is among the
+    `neighbours` nearest to g, chosen uniformly (the k-NN bootstrap).
+
+    Fitted to rows [g, x] [N, G + Z], of which it keeps up to `capacity` (a seeded random subset of
+    more) in a buffer of fixed size, so that a checkpoint loads into a freshly built model. Nothing is
+    smoothed: every draw is a point seen in training. Without a given value it draws a kept point
+    uniformly; until the first fit it is N(0, I).
+
+    As the HBAE's noise prior (`models.set_hbae.noise_prior = @priors.nearest`) it is fitted to each
+    view beside its set's code, so with `neighbours` = the set size a draw borrows a view of the
+    training set whose code lies nearest: views an object of that kind was seen in, not a density's
+    guess at them (priors.conditional_gmm).
+    """
+
+    fits = True
+    conditional = True
+
+    def __init__(self, *, z_dim: int, given_dim: int, neighbours: int = 8, capacity: int = 4096,
+                 seed: int = 0) -> None:
+        super().__init__()
+        for setting, value, least in (("given_dim", given_dim, 1), ("neighbours", neighbours, 1),
+                                      ("capacity", capacity, 1)):
+            if type(value) is not int or value < least:
+                raise ConfigError(f"priors.nearest.{setting} must be an integer >= {least}, got {value!r}.")
+        if type(seed) is not int or not 0 <= seed < 2**32:
+            raise ConfigError(f"priors.nearest.seed must be an integer in [0, 2**32), got {seed!r}.")
+        self.z_dim, self.given_dim, self.neighbours, self.seed = z_dim, given_dim, neighbours, seed
+        self.register_buffer("rows", torch.zeros(capacity, given_dim + z_dim))
+        self.register_buffer("fitted_on", torch.zeros((), dtype=torch.long))  # rows kept in the last fit; 0: never
+
+    @property
+    def fitted(self) -> bool:
+        return bool(self.fitted_on > 0)
+
+    @torch.no_grad()
+    def fit(self, rows: torch.Tensor) -> None:
+        """Keep rows [N >= 1, G + Z] to draw from (a seeded random `capacity` of them where N is larger)."""
+        width = self.given_dim + self.z_dim
+        if rows.ndim != 2 or rows.shape[1] != width or len(rows) < 1:
+            raise ValueError(f"priors.nearest.fit needs rows [N >= 1, {width}] (given, point), got {tuple(rows.shape)}")
+        capacity = len(self.rows)
+        if len(rows) > capacity:
+            keep = torch.randperm(len(rows), generator=torch.Generator().manual_seed(self.seed))[:capacity]
+            rows = rows[keep.to(rows.device)]
+        self.rows.zero_()
+        self.rows[: len(rows)] = rows.to(self.rows)
+        self.fitted_on.fill_(len(rows))
+
+    def sample(self, n: int, given: torch.Tensor | None = None) -> torch.Tensor:
+        """n points [n, Z]: each a kept point whose given value is among the `neighbours` nearest to its row of
+        given [n, G] (any kept point without it)."""
+        if not self.fitted:
+            return torch.randn(n, self.z_dim, device=self.rows.device)
+        kept = self.rows[: int(self.fitted_on)]
+        g = self.given_dim
+        if given is None:
+            return kept[torch.randint(len(kept), (n,), device=kept.device), g:]
+        if given.shape != (n, g):
+            raise ValueError(f"priors.nearest.sample(n, given) needs given [n, {g}] = [{n}, {g}], "
+                             f"got {tuple(given.shape)}")
+        k = min(self.neighbours, len(kept))
+        nearest = torch.cdist(given.float(), kept[:, :g].float()).topk(k, largest=False).indices  # [n, k]
+        chosen = nearest.gather(1, torch.randint(k, (n, 1), device=nearest.device))[:, 0]
+        return kept[chosen, g:].to(given.dtype)

@@ -92,6 +92,47 @@ def test_a_conditional_mixture_before_its_fit_is_the_standard_normal_and_needs_a
         PRIORS.get("conditional_gmm")(z_dim=3, given_dim=0)
 
 
+def test_nearest_neighbours_draw_the_points_seen_beside_the_nearest_given_values():
+    """Fitted to sets of rows that share a given value (a set's code beside each element's view), a draw at a value
+    takes one of the points of the nearest set, each of them in turn; without a value any kept point."""
+    gen = torch.Generator().manual_seed(0)
+    codes = torch.randn(50, 3, generator=gen) * 5.0
+    views = torch.randn(50, 8, 2, generator=gen)
+    rows = torch.cat([codes.repeat_interleave(8, 0), views.reshape(400, 2)], 1)
+    prior = PRIORS.get("nearest")(z_dim=2, given_dim=3, neighbours=8)
+    prior.fit(rows)
+    near = codes[[4, 17]].repeat_interleave(400, 0) + 0.01
+    with torch.random.fork_rng():
+        torch.manual_seed(0)
+        drawn = prior.sample(len(near), given=near)
+        anywhere = prior.sample(2000)
+    for set_index, drawn_here in zip((4, 17), drawn.view(2, 400, 2)):
+        seen = (drawn_here[:, None] == views[set_index][None]).all(-1)  # [400, 8]: which of the set's views
+        assert seen.any(1).all(), "a draw is not one of the nearest set's views"
+        assert seen.sum(0).min() > 20, "some of the nearest set's views are never drawn"
+    assert len(torch.unique(anywhere, dim=0)) > 300
+
+
+def test_nearest_neighbours_keep_a_seeded_subset_within_capacity_and_refuse_bad_input():
+    prior = PRIORS.get("nearest")(z_dim=1, given_dim=1, capacity=10)
+    with torch.random.fork_rng():
+        torch.manual_seed(0)
+        assert prior.sample(4000, given=torch.full((4000, 1), 9.0)).std() > 0.9  # N(0, I) before its fit
+    rows = torch.arange(40.0).repeat(2, 1).T
+    prior.fit(rows)
+    again = PRIORS.get("nearest")(z_dim=1, given_dim=1, capacity=10)
+    again.fit(rows)
+    assert int(prior.fitted_on) == 10 and torch.equal(prior.rows, again.rows)
+    assert set(prior.rows[:, 0].tolist()) <= set(range(40))
+    with pytest.raises(ValueError, match="given"):
+        prior.sample(4, given=torch.zeros(4, 2))
+    with pytest.raises(ValueError, match="rows"):
+        prior.fit(torch.zeros(5, 3))
+    for bad in ({"neighbours": 0}, {"capacity": 0}, {"given_dim": 0}, {"seed": -1}):
+        with pytest.raises(ConfigError, match="priors.nearest"):
+            PRIORS.get("nearest")(**{"z_dim": 1, "given_dim": 1, **bad})
+
+
 @pytest.mark.slow
 def test_the_trainer_fits_the_prior_to_training_codes_without_changing_training(repo_root, tiny, tmp_path):
     recipe = os.path.join(repo_root, RECIPE)
