@@ -23,7 +23,7 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "experiments"))
 import battery_tables  # noqa: E402
 import performance_tables  # noqa: E402
-from ablation import GEN_STEPS, LABEL_FRACTIONS, LABELLED, PAPER, SCREEN  # noqa: E402  (the bindings a row is read against)
+from ablation import GEN_STEPS, LABEL_FRACTIONS, LABELLED, PAPER, SCREEN, VARIANTS  # noqa: E402  (what a row is read against)
 
 SIZES = (64, 128, 256, 512, 1024, 2048)
 
@@ -135,6 +135,10 @@ def shipped_changes(record: dict) -> str:
         return record["label"]
     extra = [b for b in record["bindings"] if b not in SCREEN]
     size = " at 16 px" if any(b in SCREEN for b in record["bindings"]) else ""
+    # A run whose recipe has since changed names the copy of the recipe it ran on (experiments/recipes/).
+    ran_on = VARIANTS.get(record.get("ran_as", record["name"]), (record["recipe"],))[0]
+    if ran_on != record["recipe"]:
+        return "<br>".join([f"on `{ran_on}`{size}", *(f"`{b}`" for b in extra)])
     return "<br>".join(f"`{b}`" for b in extra) or f"`{record['recipe']}` as shipped{size}"
 
 
@@ -495,19 +499,26 @@ DRAWING = {"sampled": "as sampled (batch norm on its running statistics)",
            "own_views": "each element redrawn from its own inferred view, G(vᵢ|z): a reconstruction, not a draw",
            "code_views": ("each view drawn given its code (`noise_prior = @priors.conditional_gmm`, fitted on the "
                           "training sets the run's trainer fits its estimates on)"),
+           "nearest_views": ("each view drawn given its code by nearest-neighbour resampling (`noise_prior = "
+                             "@priors.nearest`: a view of the training set whose code lies nearest, at random)"),
            "set_views": "the views of the training set whose code lies nearest, borrowed whole"}
-DIAGNOSED = {"set_hbae": "Set-HBAE, `gin/set_hbae_shapes.gin` as shipped", "hbae": "HBAE, `gin/hbae_shapes.gin` as shipped",
+DIAGNOSED = {"set_hbae": "Set-HBAE, `gin/set_hbae_shapes.gin` as shipped",
+             "set_hbae_match05": "Set-HBAE, the recipe before the views (`confirm/set_hbae_match05`)",
+             "set_hbae_views_cgmm": ("Set-HBAE, the shipped recipe with its views drawn from a mixture given the code "
+                                     "(`confirm/set_hbae_views_cgmm`, seed 0)"),
+             "hbae": "HBAE, `gin/hbae_shapes.gin` as shipped",
              "set_vae": "Set-VAE, `gin/set_vae_shapes.gin` as shipped (the control)",
              "set_hbae_views_within": "Set-HBAE, R on within-set views (`confirm/set_hbae_views_within`, not adopted)",
              "set_hbae_views_within_steps3000": "Set-HBAE, R on within-set views, 3000 steps "
                                                 "(`confirm/set_hbae_views_within_steps3000`, not adopted)",
              "set_hbae_views_within_steps3000_given_code": "the same run, its views drawn given the code",
              "set_hbae_views_within_steps3000_dwide64_given_code": (
-                 "Set-HBAE, R on within-set views, 3000 steps, critic width 64 "
-                 "(`confirm/set_hbae_views_within_steps3000_dwide64`, not adopted)"),
+                 "Set-HBAE, R on within-set views, 3000 steps, critic width 64, its views drawn given the code "
+                 "(`confirm/set_hbae_views_within_steps3000_dwide64`: the shipped recipe's training, seed 0)"),
              "set_hbae_views_within_steps3000_dwide64_cgmm_seed1": (
                  "the same recipe, seed 1, sampling its views given the code (`noise_prior = @priors.conditional_gmm`; "
-                 "`confirm/set_hbae_views_within_steps3000_dwide64_cgmm_seed1`)")}
+                 "`confirm/set_hbae_views_within_steps3000_dwide64_cgmm_seed1`)"),
+             "set_hbae_views_within_steps3000_dwide64_cgmm_seed1_nearest": "the same run (seed 1)"}
 
 
 def sampling_diagnostics() -> str:
@@ -532,17 +543,19 @@ def sampling_diagnostics() -> str:
                      in_class(values.get("set_complete")),
                      f"{fmt(ch.get('step1/agreement'))} → {fmt(ch.get(f'{last}/agreement'))}" if ch else "—"]
             lines.append(f"| {label} | {DRAWING[mode]} | " + " | ".join(cells) + " |")
-    commands = sorted({f"`{record['command']}`" for record in found.values()})
+    commands = sorted({f"`{record['command']}`" + (f" ({record['note']})" if "note" in record else "")
+                       for record in found.values()})
     return "\n".join(lines) + "\n\nCommands: " + "; ".join(commands) + "."
 
 
 #: The runs whose class_agreement records (results/classes/<name>.json) the two per-category tables read, in column
-#: order: the set models (the README job, its second seed, twice its steps, a generator twice as wide, R on within-set
-#: views at 1500 and 3000 steps and with a critic twice as wide (two seeds), the Set-VAE),
+#: order: the set models (the README job; the recipe before the views, its second seed, twice its steps, a generator
+#: twice as wide; R on within-set views at 1500 and 3000 steps and with a critic twice as wide (two seeds); the Set-VAE),
 #: and the single-image models (the HBAE, its z' strength from 0, the WAE's plain autoencoder, the VAE).
 CLASS_RUNS = {
-    "sets": {"set_hbae": "Set-HBAE", "set_hbae_seed1": "Set-HBAE, seed 1", "set_hbae_steps3000": "Set-HBAE, 3000 steps",
-             "set_hbae_gwide64": "Set-HBAE, generator width 64",
+    "sets": {"set_hbae": "Set-HBAE", "set_hbae_match05": "Set-HBAE before the views",
+             "set_hbae_seed1": "the same, seed 1", "set_hbae_steps3000": "the same, 3000 steps",
+             "set_hbae_gwide64": "the same, generator width 64",
              "set_hbae_views_within": "Set-HBAE, R on within-set views",
              "set_hbae_views_within_steps3000": "Set-HBAE, R on within-set views, 3000 steps",
              "set_hbae_views_within_steps3000_dwide64": "Set-HBAE, R on within-set views, 3000 steps, critic width 64",
@@ -583,7 +596,8 @@ def class_table(kind: str) -> str:
                      + " | ".join(cell(values[name], category) for name in runs) + " |")
     sizes = {name: int(sum(v for k, v in values[name].items() if k.endswith("/n"))) for name in runs}
     commands = [f"`hbaezoo eval {found[name]['run_dir']} --metrics class_agreement --n {found[name]['n']} "
-                f"--out results/classes/{name}.json`" for name in runs]
+                f"--out results/classes/{name}.json`" + (f" ({found[name]['note']})" if "note" in found[name] else "")
+                for name in runs]
     read = (f"{sizes[runs[0]]} test images in every run" if len(set(sizes.values())) == 1 else
             "test images read: " + ", ".join(f"{labels[name]} {n}" for name, n in sizes.items()))
     return "\n".join(lines) + (f"\n\nEach cell: % of reconstructions in class (the category they are most often taken "

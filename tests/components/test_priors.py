@@ -94,7 +94,7 @@ def test_a_conditional_mixture_before_its_fit_is_the_standard_normal_and_needs_a
 
 def test_nearest_neighbours_draw_the_points_seen_beside_the_nearest_given_values():
     """Fitted to sets of rows that share a given value (a set's code beside each element's view), a draw at a value
-    takes one of the points of the nearest set, each of them in turn; without a value any kept point."""
+    takes one of the points of the nearest set, and each of them is drawn; without a value, any kept point."""
     gen = torch.Generator().manual_seed(0)
     codes = torch.randn(50, 3, generator=gen) * 5.0
     views = torch.randn(50, 8, 2, generator=gen)
