@@ -1,5 +1,6 @@
 import os
 
+import gin
 import pytest
 
 # Tests never render into the user's cache; one session-wide folder is reused across tests.
@@ -17,6 +18,14 @@ REPO = os.path.abspath(os.path.join(os.path.dirname(__file__), ".."))
 @pytest.fixture
 def repo_root() -> str:
     return REPO
+
+
+@pytest.fixture(autouse=True)
+def _bindings_end_with_their_test():
+    """A recipe one test parses must not configure the parts a later test builds on the same worker
+    (a later tiny_model(SetHBAE) would take the shipped recipe's views, say)."""
+    yield
+    gin.clear_config()
 
 # Bindings that shrink any shapes recipe to a few seconds of CPU.
 TINY = [
