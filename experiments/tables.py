@@ -129,8 +129,8 @@ def ablation_table(table: str) -> str:
 
 
 def shipped_changes(record: dict) -> str:
-    """The bindings a generation record adds to its shipped recipe (at 16 px for the screens), or its
-    own label where the recipe has changed since it ran."""
+    """The bindings a generation record adds to its shipped recipe (at 16 px for the screens), after the copy of the
+    recipe it ran on where experiments/ablation.py now names one (experiments/recipes/), or its own label."""
     if "label" in record:
         return record["label"]
     extra = [b for b in record["bindings"] if b not in SCREEN]
@@ -549,11 +549,13 @@ def sampling_diagnostics() -> str:
 
 
 #: The runs whose class_agreement records (results/classes/<name>.json) the two per-category tables read, in column
-#: order: the set models (the README job; the recipe before the views, its second seed, twice its steps, a generator
-#: twice as wide; R on within-set views at 1500 and 3000 steps and with a critic twice as wide (two seeds); the Set-VAE),
+#: order: the set models (the README job and its second seed; the recipe before the views, its second seed, twice
+#: its steps, a generator twice as wide; R on within-set views at 1500 and 3000 steps and with a critic twice as wide
+#: (two seeds); the Set-VAE),
 #: and the single-image models (the HBAE, its z' strength from 0, the WAE's plain autoencoder, the VAE).
 CLASS_RUNS = {
-    "sets": {"set_hbae": "Set-HBAE", "set_hbae_match05": "Set-HBAE before the views",
+    "sets": {"set_hbae": "Set-HBAE", "set_hbae_seed1_nearest": "Set-HBAE, seed 1",
+             "set_hbae_match05": "Set-HBAE before the views",
              "set_hbae_seed1": "the same, seed 1", "set_hbae_steps3000": "the same, 3000 steps",
              "set_hbae_gwide64": "the same, generator width 64",
              "set_hbae_views_within": "Set-HBAE, R on within-set views",

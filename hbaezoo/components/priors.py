@@ -177,9 +177,11 @@ class NearestNeighbours(nn.Module):
     uniformly; until the first fit it is N(0, I).
 
     As the HBAE's noise prior (`models.set_hbae.noise_prior = @priors.nearest`) it is fitted to each
-    view beside its set's code, so with `neighbours` = the set size a draw borrows a view of the
-    training set whose code lies nearest: views an object of that kind was seen in, not a density's
-    guess at them (priors.conditional_gmm).
+    view beside its set's code, so with `neighbours` = the set size (the default 8 is the recipes'
+    `Trainer.set_size`) and every row kept (the trainer's 2048 fit within the default capacity) a
+    draw borrows one of the views of the training set whose code lies nearest: views an object of
+    that kind was seen in, not a density's guess at them (priors.conditional_gmm). Fewer neighbours,
+    or a subset that splits sets, draws among the nearest views of several sets.
     """
 
     fits = True
@@ -219,16 +221,18 @@ class NearestNeighbours(nn.Module):
     def sample(self, n: int, given: torch.Tensor | None = None) -> torch.Tensor:
         """n points [n, Z]: each a kept point whose given value is among the `neighbours` nearest to its row of
         given [n, G] (any kept point without it)."""
+        g = self.given_dim
+        if given is not None and given.shape != (n, g):
+            raise ValueError(f"priors.nearest.sample(n, given) needs given [n, {g}] = [{n}, {g}], "
+                             f"got {tuple(given.shape)}")
         if not self.fitted:
             return torch.randn(n, self.z_dim, device=self.rows.device)
         kept = self.rows[: int(self.fitted_on)]
-        g = self.given_dim
         if given is None:
             return kept[torch.randint(len(kept), (n,), device=kept.device), g:]
-        if given.shape != (n, g):
-            raise ValueError(f"priors.nearest.sample(n, given) needs given [n, {g}] = [{n}, {g}], "
-                             f"got {tuple(given.shape)}")
         k = min(self.neighbours, len(kept))
-        nearest = torch.cdist(given.float(), kept[:, :g].float()).topk(k, largest=False).indices  # [n, k]
+        # Exact distances, not the |a|² + |b|² − 2ab product: a code beside its own training code must find it.
+        distances = torch.cdist(given.double(), kept[:, :g].double(), compute_mode="donot_use_mm_for_euclid_dist")
+        nearest = distances.topk(k, largest=False).indices  # [n, k]
         chosen = nearest.gather(1, torch.randint(k, (n, 1), device=nearest.device))[:, 0]
         return kept[chosen, g:].to(given.dtype)

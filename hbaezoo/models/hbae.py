@@ -20,9 +20,10 @@ How loud the critic is for the generator beside R is `adversarial_weight` (1: Eq
 R may also compare a share of the set with draws matched to its views (`regulariser_match`, `matching`,
 `match_draws`; models/matching.py), and a share of it with each element's redraw from its own inferred
 view, G(vᵢ|z) (`regulariser_views`, `views_within_set`; models/views.py). Where the model samples, z' comes
-from `noise_prior`: N(0, I) as in training, or a density fitted to the inferred views after training
-(`priors.gmm`), as the code prior is fitted to the codes, or one fitted to each view beside its set's
-code and drawn given the code (`priors.conditional_gmm`).
+from `noise_prior`: N(0, I) as in training, or a prior fitted to the inferred views after training, as
+the code prior is fitted to the codes: a density of all views (`priors.gmm`), one of each view beside its
+set's code drawn given the code (`priors.conditional_gmm`), or the views of the training sets whose codes
+lie nearest, resampled (`priors.nearest`).
 With a `classifier` (models/semi_supervised.py) it is the semi-supervised HBAE of §3: the
 critic phase adds γ·cross-entropy of the classifier on the codes of the examples that carry a label;
 with `critic_labels` the critic reads those labels beside z instead, as a cGAN's does.

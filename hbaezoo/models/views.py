@@ -9,8 +9,9 @@ draw lands among the views R trained the generator on.
 
 The views fill N(0, I) no better than the codes fill theirs, so a sampling draw may take its z' from
 a prior fitted to them after training (`noise_prior`, e.g. priors.gmm; ex-post, as for the codes), or
-from one fitted to them beside their set's code and drawn given the code (priors.conditional_gmm):
-which views an object shows, and how they look, depends on the object.
+from one fitted to them beside their set's code and drawn given the code (priors.conditional_gmm, or
+priors.nearest, which resamples the views of the training sets whose codes lie nearest): which views
+an object shows, and how they look, depends on the object.
 """
 
 from __future__ import annotations

@@ -115,22 +115,37 @@ def test_nearest_neighbours_draw_the_points_seen_beside_the_nearest_given_values
 
 def test_nearest_neighbours_keep_a_seeded_subset_within_capacity_and_refuse_bad_input():
     prior = PRIORS.get("nearest")(z_dim=1, given_dim=1, capacity=10)
+    with pytest.raises(ValueError, match="given"):
+        prior.sample(4, given=torch.zeros(4, 2))  # checked before the fit as after it
     with torch.random.fork_rng():
         torch.manual_seed(0)
         assert prior.sample(4000, given=torch.full((4000, 1), 9.0)).std() > 0.9  # N(0, I) before its fit
     rows = torch.arange(40.0).repeat(2, 1).T
-    prior.fit(rows)
-    again = PRIORS.get("nearest")(z_dim=1, given_dim=1, capacity=10)
-    again.fit(rows)
-    assert int(prior.fitted_on) == 10 and torch.equal(prior.rows, again.rows)
-    assert set(prior.rows[:, 0].tolist()) <= set(range(40))
-    with pytest.raises(ValueError, match="given"):
-        prior.sample(4, given=torch.zeros(4, 2))
+    kept = []
+    for seed in (0, 0, 1):
+        again = PRIORS.get("nearest")(z_dim=1, given_dim=1, capacity=10, seed=seed)
+        again.fit(rows)
+        assert int(again.fitted_on) == 10
+        kept.append(sorted(again.rows[:, 0].tolist()))
+    assert kept[0] == kept[1] != kept[2], "the subset is not the seed's"
+    assert kept[0] != list(range(10)), "the subset is the first rows, not a random one"
     with pytest.raises(ValueError, match="rows"):
         prior.fit(torch.zeros(5, 3))
     for bad in ({"neighbours": 0}, {"capacity": 0}, {"given_dim": 0}, {"seed": -1}):
         with pytest.raises(ConfigError, match="priors.nearest"):
             PRIORS.get("nearest")(**{"z_dim": 1, "given_dim": 1, **bad})
+
+
+def test_nearest_neighbours_draw_only_kept_points_when_fewer_than_capacity_or_neighbours():
+    """Three rows in a buffer of 100, 8 neighbours asked for: draws at a given value beside the buffer's unused
+    (zero) rows come from the three rows, in the given value's dtype."""
+    prior = PRIORS.get("nearest")(z_dim=1, given_dim=1, neighbours=8, capacity=100)
+    prior.fit(torch.tensor([[5.0, 1.0], [6.0, 2.0], [7.0, 3.0]]))
+    with torch.random.fork_rng():
+        torch.manual_seed(0)
+        drawn = prior.sample(300, given=torch.zeros(300, 1, dtype=torch.float64))
+    assert drawn.dtype == torch.float64
+    assert set(drawn[:, 0].tolist()) == {1.0, 2.0, 3.0}
 
 
 @pytest.mark.slow
