@@ -27,6 +27,7 @@ def _bindings_end_with_their_test():
     yield
     gin.clear_config()
 
+
 # Bindings that shrink any shapes recipe to a few seconds of CPU.
 TINY = [
     "datasets.shapes.resolution = 16",
