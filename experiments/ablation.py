@@ -308,6 +308,8 @@ VARIANTS["confirm/set_hbae_views_within_steps3000_dwide64_cgmm_seed1"] = (
 VARIANTS["confirm/set_hbae_views_cgmm"] = ("gin/set_hbae_shapes.gin", [M + "noise_prior = @priors.conditional_gmm"], None)
 # The README job as shipped since the ninth round, with its second seed (its training is `…_dwide64_cgmm_seed1`'s).
 VARIANTS["confirm/set_hbae_seed1_nearest"] = ("gin/set_hbae_shapes.gin", ["Trainer.seed = 1"], None)
+# ... and a third seed, since the first two fall either side of the generated-set targets.
+VARIANTS["confirm/set_hbae_seed2_nearest"] = ("gin/set_hbae_shapes.gin", ["Trainer.seed = 2"], None)
 # How far two seeds of the README job lie apart at full length, to read the rows above by.
 VARIANTS["confirm/set_hbae_seed1"] = (BEFORE_VIEWS.format("set_hbae_shapes"), ["Trainer.seed = 1"], None)
 # The single-image HBAE: a set of one has one view, so matched draws reduce to R on one stochastic draw.
@@ -412,7 +414,7 @@ for _name in ("confirm/set_hbae_z64", "confirm/set_hbae_steps3000", "confirm/set
               "confirm/set_hbae_gwide64", "confirm/set_hbae_views_within", "confirm/set_hbae_views_within_steps3000",
               "confirm/set_hbae_views_within_steps3000_dwide64",
               "confirm/set_hbae_views_within_steps3000_dwide64_cgmm_seed1", "confirm/set_hbae_views_cgmm",
-              "confirm/set_hbae_seed1_nearest"):
+              "confirm/set_hbae_seed1_nearest", "confirm/set_hbae_seed2_nearest"):
     TABLE_RUNS[_name] = TABLE_RUNS["tables/set_hbae"]
 TABLE_RUNS["confirm/hbae_strength0"] = TABLE_RUNS["tables/hbae"]
 TABLE_RUNS.update({name: (recipe, "probe,fid_gen,set_coherence", SEMI_EVAL) for name, (recipe, _) in SEMI.items()})

@@ -549,12 +549,13 @@ def sampling_diagnostics() -> str:
 
 
 #: The runs whose class_agreement records (results/classes/<name>.json) the two per-category tables read, in column
-#: order: the set models (the README job and its second seed; the recipe before the views, its second seed, twice
+#: order: the set models (the README job and its seeds 1 and 2; the recipe before the views, its second seed, twice
 #: its steps, a generator twice as wide; R on within-set views at 1500 and 3000 steps and with a critic twice as wide
 #: (two seeds); the Set-VAE),
 #: and the single-image models (the HBAE, its z' strength from 0, the WAE's plain autoencoder, the VAE).
 CLASS_RUNS = {
     "sets": {"set_hbae": "Set-HBAE", "set_hbae_seed1_nearest": "Set-HBAE, seed 1",
+             "set_hbae_seed2_nearest": "Set-HBAE, seed 2",
              "set_hbae_match05": "Set-HBAE before the views",
              "set_hbae_seed1": "the same, seed 1", "set_hbae_steps3000": "the same, 3000 steps",
              "set_hbae_gwide64": "the same, generator width 64",
