@@ -241,6 +241,7 @@ BEFORE = "experiments/recipes/{}_before_issue22.gin"  # the recipes as they ship
 # The Set-HBAE recipes as they shipped from the second round of screens to the eighth (R half on G(0|z), half on
 # matched draws): what the full-length rounds and the semi-supervised screens ran on.
 BEFORE_VIEWS = "experiments/recipes/{}_before_views.gin"
+SET_HBAE_BEFORE_VIEWS = BEFORE_VIEWS.format("set_hbae_shapes")
 VARIANTS.update({f"gen16/{name}": (BEFORE.format("set_hbae_shapes"), SCREEN + extra, GEN_STEPS)
                  for name, extra in GENERATION.items()})
 # Is the shape lost for want of steps? The shipped recipe at 16 px, 2.5 times as long.
@@ -279,29 +280,29 @@ VARIANTS["gen16/wae"] = ("gin/wae_shapes.gin", SCREEN, GEN_STEPS)
 # ... and at full length, 32 px, beside the Set-HBAE's record (the WAE recipe as shipped: 2000 steps of 64 images).
 VARIANTS["confirm/wae"] = ("gin/wae_shapes.gin", [], None)
 # The third round's candidate (gen16/gmm_match05_nocritic_z64) at full length: the README main job with a 64-d code.
-VARIANTS["confirm/set_hbae_z64"] = (BEFORE_VIEWS.format("set_hbae_shapes"), ["models.set_hbae.z_dim = 64"], None)
+VARIANTS["confirm/set_hbae_z64"] = (SET_HBAE_BEFORE_VIEWS, ["models.set_hbae.z_dim = 64"], None)
 # What the README job's budget costs (the fourth round's 16-px `…_long`, at 32 px): the shipped recipe at twice its steps.
-VARIANTS["confirm/set_hbae_steps3000"] = (BEFORE_VIEWS.format("set_hbae_shapes"), [], 3000)
+VARIANTS["confirm/set_hbae_steps3000"] = (SET_HBAE_BEFORE_VIEWS, [], 3000)
 # The fifth round's single-image candidate at full length: the HBAE recipe with z' through a learned strength from 0.
 VARIANTS["confirm/hbae_strength0"] = ("gin/hbae_shapes.gin", strength(0.0), None)
 # Does the generator's size stand in the way at 32 px? The README job with a generator twice as wide (the 16-px
 # screen `gmm_match05_nocritic_gwide64` could not tell in 600 steps; at 32 px the recipe has stopped gaining by
 # 1500 steps). About twice the README job's time: a question for the budget, not a candidate for it.
-VARIANTS["confirm/set_hbae_gwide64"] = (BEFORE_VIEWS.format("set_hbae_shapes"), ["generators.resnet.width = 64"], None)
+VARIANTS["confirm/set_hbae_gwide64"] = (SET_HBAE_BEFORE_VIEWS, ["generators.resnet.width = 64"], None)
 # The seventh round's candidate at full length: all of R on each element redrawn from its own 4-d view, read from
 # what sets it apart from its set; sampling draws z' from a mixture fitted to the training views.
 VIEWS_WITHIN = [M + "regulariser_match = 0.0", M + "regulariser_views = 1.0", M + "noise_prior = @priors.gmm",
                 M + "views_within_set = True"] + noise(4)
-VARIANTS["confirm/set_hbae_views_within"] = (BEFORE_VIEWS.format("set_hbae_shapes"), VIEWS_WITHIN, None)
+VARIANTS["confirm/set_hbae_views_within"] = (SET_HBAE_BEFORE_VIEWS, VIEWS_WITHIN, None)
 # The eighth round's: the same at 3000 steps, which it trains in about the README job's time (its R draws once a
 # step where the shipped R draws the mean image and matched draws), as its 16-px screen kept gaining to 3000 steps.
-VARIANTS["confirm/set_hbae_views_within_steps3000"] = (BEFORE_VIEWS.format("set_hbae_shapes"), VIEWS_WITHIN, 3000)
+VARIANTS["confirm/set_hbae_views_within_steps3000"] = (SET_HBAE_BEFORE_VIEWS, VIEWS_WITHIN, 3000)
 # ... and with the critic twice as wide, which at 16 px put more generated sets in agreement (`…_long_dwide64`).
-VARIANTS["confirm/set_hbae_views_within_steps3000_dwide64"] = (BEFORE_VIEWS.format("set_hbae_shapes"), VIEWS_WITHIN + DWIDE, 3000)
+VARIANTS["confirm/set_hbae_views_within_steps3000_dwide64"] = (SET_HBAE_BEFORE_VIEWS, VIEWS_WITHIN + DWIDE, 3000)
 # ... and its second seed, drawing each view given its set's code (`noise_prior = @priors.conditional_gmm`, which
 # changes sampling only: the fit is made after training, so training is the same as with priors.gmm).
 VARIANTS["confirm/set_hbae_views_within_steps3000_dwide64_cgmm_seed1"] = (
-    BEFORE_VIEWS.format("set_hbae_shapes"), [b for b in VIEWS_WITHIN if "noise_prior" not in b]
+    SET_HBAE_BEFORE_VIEWS, [b for b in VIEWS_WITHIN if "noise_prior" not in b]
     + [M + "noise_prior = @priors.conditional_gmm"] + DWIDE + ["Trainer.seed = 1"], 3000)
 # The eighth round's candidate as first shipped (seed 0; training as `…_dwide64`'s, bit for bit), drawing each view
 # from the mixture given the code; the ninth round replaced that mixture by nearest-neighbour resampling.
@@ -311,7 +312,7 @@ VARIANTS["confirm/set_hbae_seed1_nearest"] = ("gin/set_hbae_shapes.gin", ["Train
 # ... and a third seed, since the first two fall either side of the generated-set targets.
 VARIANTS["confirm/set_hbae_seed2_nearest"] = ("gin/set_hbae_shapes.gin", ["Trainer.seed = 2"], None)
 # How far two seeds of the README job lie apart at full length, to read the rows above by.
-VARIANTS["confirm/set_hbae_seed1"] = (BEFORE_VIEWS.format("set_hbae_shapes"), ["Trainer.seed = 1"], None)
+VARIANTS["confirm/set_hbae_seed1"] = (SET_HBAE_BEFORE_VIEWS, ["Trainer.seed = 1"], None)
 # The single-image HBAE: a set of one has one view, so matched draws reduce to R on one stochastic draw.
 HBAE_GENERATION = {
     "hbae_shipped": [],
@@ -391,9 +392,9 @@ LABELLED = {"labels01": (5, 60), "labels05": (24, 288), "labels10": (48, 576)}
 SEMI = {f"semi16/{name}": (BEFORE_VIEWS.format("semi_set_hbae_shapes"), SCREEN + [f"Trainer.labelled_fraction = {f}"])
         for name, f in LABEL_FRACTIONS.items()}
 # The classifier's weight γ ten times the recipe's: at γ = 1 the labels left the codes where they were.
-SEMI["semi16/labels05_w10"] = (BEFORE_VIEWS.format("semi_set_hbae_shapes"), SCREEN + ["Trainer.labelled_fraction = 0.05",
-                                                                         M + "supervised_weight = 10.0"])
-SEMI["semi16/unsupervised"] = (BEFORE_VIEWS.format("set_hbae_shapes"), SCREEN)
+SEMI["semi16/labels05_w10"] = (BEFORE_VIEWS.format("semi_set_hbae_shapes"),
+                               SCREEN + ["Trainer.labelled_fraction = 0.05", M + "supervised_weight = 10.0"])
+SEMI["semi16/unsupervised"] = (SET_HBAE_BEFORE_VIEWS, SCREEN)
 SEMI["semi16/set_vae"] = ("gin/set_vae_shapes.gin", SCREEN)
 # Head or critic (issue 25, "decide by experiment"): the same 5 % of labels read by the projection critic beside z, as
 # a cGAN's critic reads its class, instead of by a classifier on the codes. With the shipped switches the encoder gets
@@ -401,9 +402,9 @@ SEMI["semi16/set_vae"] = ("gin/set_vae_shapes.gin", SCREEN)
 # class can ask the codes for it; and that switch alone, unsupervised, to tell the two apart.
 CRITIC_LABELS = ["Trainer.labelled_fraction = 0.05", M + "critic_labels = True"]
 THROUGH_G = [M + "encoder_through_generator = True"]
-SEMI["semi16/critic_labels05"] = (BEFORE_VIEWS.format("set_hbae_shapes"), SCREEN + CRITIC_LABELS)
-SEMI["semi16/critic_labels05_through_g"] = (BEFORE_VIEWS.format("set_hbae_shapes"), SCREEN + CRITIC_LABELS + THROUGH_G)
-SEMI["semi16/unsupervised_through_g"] = (BEFORE_VIEWS.format("set_hbae_shapes"), SCREEN + THROUGH_G)
+SEMI["semi16/critic_labels05"] = (SET_HBAE_BEFORE_VIEWS, SCREEN + CRITIC_LABELS)
+SEMI["semi16/critic_labels05_through_g"] = (SET_HBAE_BEFORE_VIEWS, SCREEN + CRITIC_LABELS + THROUGH_G)
+SEMI["semi16/unsupervised_through_g"] = (SET_HBAE_BEFORE_VIEWS, SCREEN + THROUGH_G)
 VARIANTS.update({name: (recipe, bindings, GEN_STEPS) for name, (recipe, bindings) in SEMI.items()})
 SEMI_SIZES = "(5, 24, 48, 60, 288, 576)"
 SEMI_EVAL = [f"metrics.probe.sizes = {SEMI_SIZES}", "metrics.probe.seeds = 3", "metrics.set_coherence.sets = 48",
@@ -423,7 +424,7 @@ TABLE_RUNS.update({name: (recipe, "probe,fid_gen,set_coherence", SEMI_EVAL) for 
 for _name in ("semi16/critic_labels05", "semi16/critic_labels05_through_g", "semi16/unsupervised_through_g"):
     TABLE_RUNS[_name] = (SEMI[_name][0], "probe,set_coherence", SEMI_EVAL)
 # The supervised baseline given the same labels (image codes) rides with the unsupervised run: it never reads its weights.
-TABLE_RUNS["semi16/unsupervised"] = (BEFORE_VIEWS.format("set_hbae_shapes"), "probe,fid_gen,set_coherence,probe_supervised", SEMI_EVAL)
+TABLE_RUNS["semi16/unsupervised"] = (SET_HBAE_BEFORE_VIEWS, "probe,fid_gen,set_coherence,probe_supervised", SEMI_EVAL)
 
 # The README main job exactly as shipped, re-measured after a change to recipes or models (codes vs untrained twin).
 VARIANTS["recheck/set_hbae"] = ("gin/set_hbae_shapes.gin", [], None)  # half its recipe: CPU time was short (docs/results.md)

@@ -230,10 +230,15 @@ def table1() -> str:
     return "\n".join(lines) + "\n\n" + commands(r for name, r in rows.items() if name != "supervised")
 
 
+def noted(record: dict) -> str:
+    """A record's note in brackets after the command it annotates (a renamed or moved record says so), or nothing."""
+    return f" ({record['note']})" if "note" in record else ""
+
+
 def commands(rows) -> str:
     items = "\n".join(
         f"- `python experiments/ablation.py {r.get('ran_as', r['name'])} --table {r.get('table', '?')}`"
-        f"{' (' + r['note'] + ')' if 'note' in r else ''}: training "
+        f"{noted(r)}: training "
         f"{r['train_seconds'] / 60:.1f} min, evaluation {r['eval_seconds'] / 60:.1f} min (`{r['eval_command'].split(' --metrics ')[1]}`)"
         for r in rows)
     return f"<details><summary>commands and wall times (the records keep the full command lines)</summary>\n\n{items}\n\n</details>"
@@ -543,8 +548,7 @@ def sampling_diagnostics() -> str:
                      in_class(values.get("set_complete")),
                      f"{fmt(ch.get('step1/agreement'))} → {fmt(ch.get(f'{last}/agreement'))}" if ch else "—"]
             lines.append(f"| {label} | {DRAWING[mode]} | " + " | ".join(cells) + " |")
-    commands = sorted({f"`{record['command']}`" + (f" ({record['note']})" if "note" in record else "")
-                       for record in found.values()})
+    commands = sorted({f"`{record['command']}`{noted(record)}" for record in found.values()})
     return "\n".join(lines) + "\n\nCommands: " + "; ".join(commands) + "."
 
 
@@ -599,8 +603,7 @@ def class_table(kind: str) -> str:
                      + " | ".join(cell(values[name], category) for name in runs) + " |")
     sizes = {name: int(sum(v for k, v in values[name].items() if k.endswith("/n"))) for name in runs}
     commands = [f"`hbaezoo eval {found[name]['run_dir']} --metrics class_agreement --n {found[name]['n']} "
-                f"--out results/classes/{name}.json`" + (f" ({found[name]['note']})" if "note" in found[name] else "")
-                for name in runs]
+                f"--out results/classes/{name}.json`{noted(found[name])}" for name in runs]
     read = (f"{sizes[runs[0]]} test images in every run" if len(set(sizes.values())) == 1 else
             "test images read: " + ", ".join(f"{labels[name]} {n}" for name, n in sizes.items()))
     return "\n".join(lines) + (f"\n\nEach cell: % of reconstructions in class (the category they are most often taken "
