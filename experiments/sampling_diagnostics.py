@@ -21,6 +21,9 @@ generator drawing
               each draw's view one of the views of the training set whose code lies nearest, at random.
   set_views   (the same models) the K views of the training set whose code lies nearest: a real set's
               layout of views, borrowed whole, for the same question without a fitted density.
+  tempered_07, tempered_05  (models whose codes come from a fitted mixture, `priors.gmm`) codes drawn at
+              temperature 0.7 or 0.5, each component's spread scaled by it (the truncation trick): do sets
+              drawn nearer where the codes are densest agree more on their object, and what does it cost?
 
     python experiments/sampling_diagnostics.py runs/ablation/tables/set_hbae --out results/diagnostics/set_hbae.json
     python experiments/sampling_diagnostics.py RUN --modes sampled --metrics recon_agreement --out FILE
@@ -46,7 +49,9 @@ from hbaezoo.models.base import as_set
 from hbaezoo.registry import PRIORS
 
 REPO = Path(__file__).resolve().parents[1]
-MODES = ("sampled", "batch_bn", "noise_free", "own_views", "code_views", "nearest_views", "set_views")
+#: The modes that draw codes from the run's fitted mixture at a temperature.
+TEMPERATURES = {"tempered_07": 0.7, "tempered_05": 0.5}
+MODES = ("sampled", "batch_bn", "noise_free", "own_views", "code_views", "nearest_views", "set_views", *TEMPERATURES)
 #: The modes that draw each view given its code from another noise prior, fitted as the trainer fits the run's.
 VIEW_PRIORS = {"code_views": "conditional_gmm", "nearest_views": "nearest"}
 METRICS = "set_recon_agreement,recon_agreement"
@@ -132,6 +137,12 @@ def drawing(mode: str):
                 return repeat(reconstruct_set(x, 1)[:, 0], "b c h w -> n b c h w", n=n)
 
             model.reconstruct_set, model.reconstruct = reconstruct_set, reconstruct
+        elif mode in TEMPERATURES:
+            if not hasattr(model.sampling_prior, "temperature"):
+                raise SystemExit(f"--modes {mode}: {model.display_name} draws its codes from "
+                                 f"{type(model.sampling_prior).__name__}, which has no temperature (priors.gmm has); "
+                                 f"leave that mode out.")
+            model.sampling_prior.temperature = TEMPERATURES[mode]
         elif mode in (*VIEW_PRIORS, "set_views"):
             if getattr(model, "views", None) is None:
                 raise SystemExit(f"--modes {mode}: {model.display_name} infers no views (regulariser_views = 0); "

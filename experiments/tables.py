@@ -506,7 +506,9 @@ DRAWING = {"sampled": "as sampled (batch norm on its running statistics)",
                           "training sets the run's trainer fits its estimates on)"),
            "nearest_views": ("each view drawn given its code by nearest-neighbour resampling (`noise_prior = "
                              "@priors.nearest`: a view of the training set whose code lies nearest, at random)"),
-           "set_views": "the views of the training set whose code lies nearest, borrowed whole"}
+           "set_views": "the views of the training set whose code lies nearest, borrowed whole",
+           "tempered_07": "codes from the fitted mixture at temperature 0.7 (`priors.gmm.temperature`)",
+           "tempered_05": "codes from the fitted mixture at temperature 0.5"}
 DIAGNOSED = {"set_hbae": "Set-HBAE, `gin/set_hbae_shapes.gin` as shipped",
              "set_hbae_match05": "Set-HBAE, the recipe before the views (`confirm/set_hbae_match05`)",
              "set_hbae_views_cgmm": ("Set-HBAE, the shipped recipe with its views drawn from a mixture given the code "
@@ -523,15 +525,18 @@ DIAGNOSED = {"set_hbae": "Set-HBAE, `gin/set_hbae_shapes.gin` as shipped",
              "set_hbae_views_within_steps3000_dwide64_cgmm_seed1": (
                  "the same recipe, seed 1, sampling its views given the code (`noise_prior = @priors.conditional_gmm`; "
                  "`confirm/set_hbae_views_within_steps3000_dwide64_cgmm_seed1`)"),
-             "set_hbae_views_within_steps3000_dwide64_cgmm_seed1_nearest": "the same run (seed 1)"}
+             "set_hbae_views_within_steps3000_dwide64_cgmm_seed1_nearest": "the same run (seed 1)",
+             "set_hbae_tempered": "Set-HBAE, `gin/set_hbae_shapes.gin` as shipped (seed 0), its codes at a temperature",
+             "set_hbae_seed1_tempered": "the same recipe, seed 1 (`confirm/set_hbae_seed1_nearest`)",
+             "set_hbae_seed2_tempered": "the same recipe, seed 2 (`confirm/set_hbae_seed2_nearest`)"}
 
 
 def sampling_diagnostics() -> str:
     """One checkpoint per recipe drawn several ways (experiments/sampling_diagnostics.py): where is the object lost?"""
     head = ("| run | drawn | set-recon elements in class % (÷ real acc.) | recon in class % (÷ real acc.) "
-            "| generated sets: all 8 agree % (real) | top-class prob. (real) | set-complete from 2 views % "
-            "| chain in class, step 1 → 6 % |")
-    lines = [head, "|---|---|---|---|---|---|---|---|"]
+            "| generated sets: all 8 agree % (real) | top-class prob. (real) | classes among the majorities "
+            "| within-set LPIPS ÷ real | set-complete from 2 views % | chain in class, step 1 → 6 % |")
+    lines = [head, "|---|---|---|---|---|---|---|---|---|---|"]
     found = {path.stem: json.loads(path.read_text()) for path in sorted((REPO / "results" / "diagnostics").glob("*.json"))}
     if not found:
         return "_no records yet_"
@@ -539,12 +544,14 @@ def sampling_diagnostics() -> str:
         modes = found.get(name, {}).get("modes", {})
         for mode, results in ((m, modes[m]) for m in DRAWING if m in modes):
             values = {m: results["metrics"].get(m, {}).get("values", {}) for m in results["metrics"]}
-            coh, ch = values.get("set_coherence"), values.get("chain_agreement")
+            coh, ch, div = values.get("set_coherence"), values.get("chain_agreement"), values.get("set_diversity")
             last = f"step{int(ch['steps'])}" if ch else ""
             cells = [in_class(values.get("set_recon_agreement")), in_class(values.get("recon_agreement")),
                      f"{fmt(coh.get('coherent'))} ({fmt(coh.get('real/coherent'))})" if coh else "—",
                      f"{fmt(coh.get('mean_top_probability'), 2)} ({fmt(coh.get('real/mean_top_probability'), 2)})"
                      if coh else "—",
+                     f"{fmt(coh.get('majority_classes'), 0)} of {fmt(coh.get('real/majority_classes'), 0)}" if coh else "—",
+                     fmt(div.get("lpips/ratio"), 2) if div else "—",
                      in_class(values.get("set_complete")),
                      f"{fmt(ch.get('step1/agreement'))} → {fmt(ch.get(f'{last}/agreement'))}" if ch else "—"]
             lines.append(f"| {label} | {DRAWING[mode]} | " + " | ".join(cells) + " |")

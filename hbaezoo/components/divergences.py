@@ -17,6 +17,11 @@ from hbaezoo.registry import DIVERGENCES
 WAE_SCALES = (0.1, 0.2, 0.5, 1.0, 2.0, 5.0, 10.0)
 
 
+def upcast(*tensors: torch.Tensor) -> tuple[torch.Tensor, ...]:
+    """Half-precision tensors (what autocast's layers hand over) as float32, others as they are."""
+    return tuple(t.float() if t.dtype in (torch.float16, torch.bfloat16) else t for t in tensors)
+
+
 def _sq_dists(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
     """a [N, Z], b [M, Z] -> squared Euclidean distances [N, M]."""
     return (a.unsqueeze(1) - b.unsqueeze(0)).pow(2).sum(-1)
@@ -36,9 +41,14 @@ KERNELS = {"imq": imq_kernel, "rbf": rbf_kernel}
 
 
 def mmd(x: torch.Tensor, y: torch.Tensor, kernel: str = "imq", scales=WAE_SCALES) -> torch.Tensor:
-    """Unbiased estimate of MMD² between samples x [N, Z] and y [M, Z] (N, M >= 2)."""
+    """Unbiased estimate of MMD² between samples x [N, Z] and y [M, Z] (N, M >= 2), in float32 at least.
+
+    MMD² is a small difference of kernel means of order one: in bf16 (8 bits of mantissa, what a bf16-autocast
+    encoder hands over) it rounds to a few steps of 1/64 and often to 0, so the samples are upcast first.
+    """
     if kernel not in KERNELS:
         raise ConfigError(f"unknown MMD kernel '{kernel}'; choose one of {sorted(KERNELS)}.")
+    x, y = upcast(x, y)
     k = KERNELS[kernel]
     n, m, z_dim = x.shape[0], y.shape[0], x.shape[1]
     kxx = k(_sq_dists(x, x), z_dim, scales)
@@ -50,7 +60,8 @@ def mmd(x: torch.Tensor, y: torch.Tensor, kernel: str = "imq", scales=WAE_SCALES
 
 
 def kl_to_standard_normal(mean: torch.Tensor, logvar: torch.Tensor) -> torch.Tensor:
-    """KL(N(mean, exp(logvar)) || N(0, I)) per sample: [B, Z] -> [B]."""
+    """KL(N(mean, exp(logvar)) || N(0, I)) per sample: [B, Z] -> [B], in float32 at least (as `mmd`)."""
+    mean, logvar = upcast(mean, logvar)
     return 0.5 * (mean.pow(2) + logvar.exp() - 1 - logvar).sum(dim=1)
 
 

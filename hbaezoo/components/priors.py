@@ -60,13 +60,16 @@ class GaussianMixturePrior(nn.Module):
     scikit-learn's GaussianMixture does the fitting (EM, k-means start, `reg_covar` added to
     each covariance so a few hundred codes in a thin sub-space still give a proper density);
     torch.distributions draws from it. Until the first fit it is N(0, I), the prior an
-    untrained model has. `components = 1` is a single full-covariance Gaussian.
+    untrained model has. `components = 1` is a single full-covariance Gaussian. `temperature` τ
+    scales each component's spread at sampling (covariances by τ²; 1 draws the fitted density):
+    below 1 it trades variety for draws nearer where the codes are densest, as the truncation
+    trick of GAN sampling does (Brock et al., 2019). The fit does not depend on it.
     """
 
     fits = True
 
     def __init__(self, *, z_dim: int, components: int = 10, covariance: str = "full", reg_covar: float = 1e-4,
-                 seed: int = 0) -> None:
+                 seed: int = 0, temperature: float = 1.0) -> None:
         super().__init__()
         if not isinstance(components, int) or components < 1:
             raise ConfigError(f"priors.gmm.components must be an integer >= 1, got {components!r}.")
@@ -76,8 +79,11 @@ class GaussianMixturePrior(nn.Module):
             raise ConfigError(f"priors.gmm.reg_covar must be a number > 0 (added to every covariance), got {reg_covar!r}.")
         if type(seed) is not int or not 0 <= seed < 2**32:
             raise ConfigError(f"priors.gmm.seed must be an integer in [0, 2**32), got {seed!r}.")
+        if not (isinstance(temperature, (int, float)) and 0 < temperature < float("inf")):
+            raise ConfigError(f"priors.gmm.temperature scales the components' spread at sampling and must be a "
+                              f"finite number > 0 (1: the fitted density), got {temperature!r}.")
         self.z_dim, self.components, self.covariance = z_dim, components, covariance
-        self.reg_covar, self.seed = reg_covar, seed
+        self.reg_covar, self.seed, self.temperature = reg_covar, seed, float(temperature)
         self.register_buffer("weights", torch.full((components,), 1.0 / components))
         self.register_buffer("means", torch.zeros(components, z_dim))
         self.register_buffer("scale_tril", torch.eye(z_dim).repeat(components, 1, 1))
@@ -110,11 +116,11 @@ class GaussianMixturePrior(nn.Module):
         self.fitted_on.fill_(len(data))
 
     def sample(self, n: int) -> torch.Tensor:
-        """n codes [n, Z] from the fitted mixture (N(0, I) before the first fit)."""
+        """n codes [n, Z] from the fitted mixture at its temperature (N(0, I) before the first fit)."""
         if not self.fitted:
             return torch.randn(n, self.z_dim, device=self.means.device)
         mixture = MixtureSameFamily(Categorical(probs=self.weights),
-                                    MultivariateNormal(self.means, scale_tril=self.scale_tril))
+                                    MultivariateNormal(self.means, scale_tril=self.temperature * self.scale_tril))
         return mixture.sample((n,))
 
 

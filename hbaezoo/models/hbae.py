@@ -23,7 +23,8 @@ view, G(vᵢ|z) (`regulariser_views`, `views_within_set`; models/views.py). Wher
 from `noise_prior`: N(0, I) as in training, or a prior fitted to the inferred views after training, as
 the code prior is fitted to the codes: a density of all views (`priors.gmm`), one of each view beside its
 set's code drawn given the code (`priors.conditional_gmm`), or the views of the training sets whose codes
-lie nearest, resampled (`priors.nearest`).
+lie nearest, resampled (`priors.nearest`). Sampling reads codes off one image or part of a set; training may
+too, in a share of its steps (`subset_codes`), or pull each element's code read alone to its set's (`view_codes`).
 With a `classifier` (models/semi_supervised.py) it is the semi-supervised HBAE of §3: the
 critic phase adds γ·cross-entropy of the classifier on the codes of the examples that carry a label;
 with `critic_labels` the critic reads those labels beside z instead, as a cGAN's does.
@@ -85,6 +86,8 @@ class HBAE(ObservedLabels, Encodes, ConditionalAdversarial):
         regulariser_match: float = 0.0,
         regulariser_views: float = 0.0,
         views_within_set: bool = False,
+        subset_codes: float = 0.0,
+        view_codes: float = 0.0,
         matching: str = "nearest",
         match_draws: int = 1,
         classifier=None,
@@ -129,6 +132,7 @@ class HBAE(ObservedLabels, Encodes, ConditionalAdversarial):
                               f"say which draws R compares; set one of them (the others to 0).")
         self.adversarial_weight = adversarial_weight
         for name, value in (("code_consistency", code_consistency), ("mode_seeking", mode_seeking),
+                            ("view_codes", view_codes),
                             ("feature_matching", feature_matching), ("adversarial_weight", adversarial_weight)):
             if not value >= 0 or value == float("inf"):  # also refuses NaN
                 raise ConfigError(f"{type(self).__name__}.{name} is a weight and must be a finite number >= 0, "
@@ -139,6 +143,11 @@ class HBAE(ObservedLabels, Encodes, ConditionalAdversarial):
                               f"use a discriminator that has one (discriminators.projection) or set it to 0.")
         self.regulariser_match = regulariser_match
         self.regulariser_views = regulariser_views
+        if not 0.0 <= subset_codes <= 1.0:
+            raise ConfigError(f"{type(self).__name__}.subset_codes is the share of training steps whose codes are read "
+                              f"from part of each set, in [0, 1], got {subset_codes!r}.")
+        self.subset_codes = subset_codes
+        self.view_codes = view_codes
         if views_within_set and not regulariser_views:
             raise ConfigError(f"{type(self).__name__}.views_within_set = True says how views are read, and this model "
                               f"reads none (regulariser_views = 0); set regulariser_views > 0 or leave it False.")
@@ -193,12 +202,14 @@ class HBAE(ObservedLabels, Encodes, ConditionalAdversarial):
     def condition(self, batch: Batch, terms: bool):
         x = as_set(batch["x"])
         if not terms:
-            return self.encode(x).sample(), {}
-        posterior, views = self.encode_views(x)
+            return self.training_code(self.element_features(x)).sample(), {}
+        features, posterior, views = self.training_encoding(x)
         z = posterior.sample()
         out = {"divergence": self.beta * self.divergence(posterior)}
         if views is not None:
             out["view_divergence"] = self.view_divergence(views)
+        if self.view_codes:
+            out["view_codes"] = self.view_codes * self.one_view_gap(features)
         if self.regulariser is not None and self.regulariser_trains.get("encoder"):
             # Only the critic group (encoder, discriminator) steps here, so R moves the encoder.
             out["regulariser"] = self.regulariser_trains["encoder"] * self.reconstruction_penalty(x, z, views)
@@ -214,6 +225,8 @@ class HBAE(ObservedLabels, Encodes, ConditionalAdversarial):
 
         critic_objective  = critic loss of D(x|z) vs D(G(z'|z)|z) + β·D(q(z) ‖ p(z)) + s_E·R(x, z)
                             (+ β·MMD(views ‖ N(0, I)) with `regulariser_views`)
+                            (+ w·mean_i ‖E(xⁱ) − E(x)‖² with `view_codes` w; z read off part of the set with
+                            `subset_codes`)
                             (+ γ·cross-entropy of the classifier on the labelled codes, semi-supervised)
         generator_objective = a·generator loss of D(G(z'|z)|z) + s_G·R(x, z) + c·‖E({G(z'ₖ|z)}ₖ) − z‖² + w·sameness(z)
                               + f·feature_gap(x, z)   (a = adversarial_weight)
@@ -229,11 +242,13 @@ class HBAE(ObservedLabels, Encodes, ConditionalAdversarial):
             return d_real, self.score(self.generate(z, k), codes, k)
 
         def critic_objective() -> torch.Tensor:
-            posterior, views = self.encode_views(x)
+            features, posterior, views = self.training_encoding(x)
             z = posterior.sample()
             terms = self.beta * self.divergence(posterior)
             if views is not None:
                 terms = terms + self.view_divergence(views)
+            if self.view_codes:
+                terms = terms + self.view_codes * self.one_view_gap(features)
             if self.regulariser is not None and self.regulariser_trains.get("encoder"):
                 terms = terms + self.regulariser_trains["encoder"] * self.reconstruction_penalty(x, z, views)
             if self.classifier is not None:
@@ -242,7 +257,7 @@ class HBAE(ObservedLabels, Encodes, ConditionalAdversarial):
             return self.adversarial.critic(d_real, d_fake) + terms
 
         def generator_objective() -> torch.Tensor:
-            z = self.encode(x).sample()
+            z = self.training_code(self.element_features(x)).sample()
             objective = self.generator_adversarial(scores(z, real=False)[1])
             if self.regulariser is not None and self.regulariser_trains.get("generator"):
                 objective = objective + self.regulariser_trains["generator"] * self.reconstruction_penalty(x, z)
@@ -290,6 +305,39 @@ class HBAE(ObservedLabels, Encodes, ConditionalAdversarial):
             return self.encode(x), None
         features = self.element_features(x)
         return self.code(features), self.views(features)
+
+    def training_encoding(self, x: torch.Tensor) -> tuple[torch.Tensor, Posterior, torch.Tensor | None]:
+        """What a critic step reads off sets x [B, K, C, H, W], from one pass of the encoder: each element's
+        features [B, K, F], the posterior over the code it conditions on [B, Z] (`training_code`), and each
+        element's view [B, K, N] (or None), read off the whole set."""
+        features = self.element_features(x)
+        return features, self.training_code(features), (self.views(features) if self.views is not None else None)
+
+    def one_view_gap(self, features: torch.Tensor) -> torch.Tensor:
+        """Mean over elements of ‖E(xᵢ) − E(x)‖²: each element's code read alone against its whole set's, from
+        their features [B, K, F]; the set's code is the fixed target.
+
+        A reconstruction and each step of a chain read the code off one image; this asks that code for the one
+        its set's eight views give, where the generator was trained to draw the object.
+        """
+        k = features.shape[1]
+        whole = repeat(self.code(features).mean.detach(), "b z -> (b k) z", k=k)
+        alone = self.code(rearrange(features, "b k f -> (b k) 1 f")).mean
+        return (alone - whole).pow(2).sum(1).mean()
+
+    def training_code(self, features: torch.Tensor) -> Posterior:
+        """The code a training step conditions on, from each element's features [B, K, F]: the whole set's, or,
+        in a share `subset_codes` of steps, that of m of each set's elements, m uniform in 1 … K − 1 (the same
+        m elements of every set, at random).
+
+        Sampling reads codes off fewer views than training's K: one image for a reconstruction or a chain's step,
+        a few for set completion. Asked to redraw the whole set from part of it, the code learns to carry the
+        object from one view as it does from eight (the context subsets of neural processes).
+        """
+        k = features.shape[1]
+        if not self.subset_codes or k == 1 or float(torch.rand(())) >= self.subset_codes:
+            return self.code(features)
+        return self.code(features[:, torch.randperm(k)[:int(torch.randint(1, k, ()))]])
 
     def view_divergence(self, views: torch.Tensor) -> torch.Tensor:
         """β·MMD² between the views [B, K, N] and N(0, I): where the draws' z' come from."""

@@ -151,3 +151,22 @@ def test_kl_matches_monte_carlo():
     z = q.sample((200_000,))
     monte_carlo = (q.log_prob(z) - p.log_prob(z)).sum(-1).mean(0)
     assert torch.allclose(kl_to_standard_normal(mean, logvar), monte_carlo, rtol=0.03, atol=0.01)
+
+
+def test_divergences_of_half_precision_codes_are_computed_in_float32():
+    """Under bf16 autocast the encoder hands over bf16 codes; MMD² of order 0.01 to 1 in bf16 rounds to steps of
+    about 1/64 (often to 0). The divergences upcast first, so bf16 codes give the float32 value of those codes."""
+    torch.manual_seed(0)
+    x, y = torch.randn(64, 32) * 1.1 + 0.1, torch.randn(64, 32)
+    xb, yb = x.bfloat16(), y.bfloat16()
+    exact = mmd(xb.float(), yb.float())
+    with torch.autocast("cpu", dtype=torch.bfloat16):
+        half = mmd(xb, yb)
+    assert half.dtype == torch.float32 and float(half) == pytest.approx(float(exact), rel=1e-5)
+    assert float(exact) > 0.01
+    mean, logvar = torch.randn(8, 32).bfloat16(), (0.1 * torch.randn(8, 32)).bfloat16()
+    kl = kl_to_standard_normal(mean, logvar)
+    assert kl.dtype == torch.float32
+    assert torch.allclose(kl, kl_to_standard_normal(mean.float(), logvar.float()))
+    double = mmd(x.double(), y.double())  # what is already wider stays so
+    assert double.dtype == torch.float64

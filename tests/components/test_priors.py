@@ -182,3 +182,25 @@ def test_a_fit_that_fails_warns_and_keeps_training(repo_root, tiny, tmp_path, mo
     recipe = os.path.join(repo_root, RECIPE)
     fit([recipe], [*tiny, CPU, *GMM], run_dir=tmp_path / "run", overrides={"steps": 2})
     assert checkpoints(tmp_path / "run" / "checkpoints")
+
+
+def test_a_mixtures_temperature_scales_its_draws_spread_around_the_components():
+    """At temperature τ the draws keep the fitted components and their weights, with τ times their spread."""
+    torch.manual_seed(0)
+    centres = torch.tensor([[-10.0, 0.0], [10.0, 0.0]])
+    codes = torch.cat([centres[0] + torch.randn(500, 2), centres[1] + 3 * torch.randn(500, 2)])
+    spreads = {}
+    for temperature in (1.0, 0.5):
+        prior = PRIORS.get("gmm")(z_dim=2, components=2, temperature=temperature)
+        prior.fit(codes)
+        torch.manual_seed(1)
+        draws = prior.sample(20000)
+        left, right = draws[draws[:, 0] < 0], draws[draws[:, 0] >= 0]
+        assert abs(len(left) / len(draws) - 0.5) < 0.02  # the weights do not change
+        assert torch.allclose(left.mean(0), centres[0], atol=0.15) and torch.allclose(right.mean(0), centres[1], atol=0.3)
+        spreads[temperature] = (left.std(0), right.std(0))
+    for cold, warm in zip(spreads[0.5], spreads[1.0]):
+        assert torch.allclose(cold / warm, torch.full((2,), 0.5), atol=0.03)
+    for bad in (0.0, -1.0, float("inf"), float("nan"), "1"):
+        with pytest.raises(ConfigError, match="temperature"):
+            PRIORS.get("gmm")(z_dim=2, temperature=bad)

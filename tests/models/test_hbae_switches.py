@@ -508,3 +508,78 @@ def test_an_adversarial_weight_of_zero_needs_another_loss_for_the_generator():
     with pytest.raises(ConfigError, match="no loss at all"):
         tiny_model(MODELS.get("hbae"), Sizes(), adversarial_weight=0.0, regulariser_trains=("encoder",))
     tiny_model(MODELS.get("hbae"), Sizes(), adversarial_weight=0.0, regulariser_trains=("encoder", "generator"))
+
+
+def test_subset_codes_read_a_training_code_off_part_of_each_set_and_sampling_off_all_of_it():
+    """With `subset_codes` p a share p of training steps conditions on the code of m of each set's elements,
+    m in 1 … K − 1, the same elements of every set; the other steps, and every code sampling reads, pool all K.
+    R still asks that code for every element, each from its view read off the whole set."""
+    torch.manual_seed(0)
+    model = tiny_model(MODELS.get("set_hbae"), Sizes(), regulariser_views=1.0, regulariser_match=0.0,
+                       views_within_set=True, subset_codes=1.0, classifier=None).eval()
+    x = torch.rand(2, 4, 3, 16, 16) * 2 - 1
+    features = model.element_features(x)
+    pooled = []
+    pool = model.pooler.forward
+    model.pooler.forward = lambda f: pooled.append(f.detach()) or pool(f)
+    for _ in range(60):
+        code = model.training_code(features).mean
+        kept = pooled[-1]
+        assert 1 <= kept.shape[1] < 4
+        # The pooled rows are the same elements of each set: the code is theirs.
+        rows = [int((features[0] - row).abs().sum(1).argmin()) for row in kept[0]]
+        assert torch.allclose(kept, features[:, rows]) and len(set(rows)) == len(rows)
+        assert torch.allclose(code, model.code(features[:, rows]).mean)
+    assert {f.shape[1] for f in pooled} == {1, 2, 3}
+    pooled.clear()
+    model.encode(x)
+    assert pooled[-1].shape[1] == 4, "sampling reads the whole set"
+    # The critic phase: R on all 4 elements of each set, from views of the whole set (a set of one has none).
+    seen = []
+    compare = model.regulariser.forward
+    model.regulariser.forward = lambda real, fake: seen.append(real.shape[0]) or compare(real, fake)
+    model.condition({"x": x}, terms=True)
+    assert seen == [8] and pooled[-1].shape[1] < 4
+    model.subset_codes = 0.5
+    pooled.clear()
+    for _ in range(200):
+        model.training_code(features)
+    whole = sum(f.shape[1] == 4 for f in pooled)
+    assert 60 < whole < 140, whole
+    model.subset_codes = 0.0
+    pooled.clear()
+    model.condition({"x": x}, terms=False)
+    assert pooled[-1].shape[1] == 4
+    with pytest.raises(ConfigError, match="subset_codes"):
+        tiny_model(MODELS.get("set_hbae"), Sizes(), subset_codes=1.5)
+
+
+def test_view_codes_pull_each_elements_own_code_to_its_sets():
+    """`view_codes` w adds w·mean ‖E(xᵢ) − E(x)‖² to the critic phase: zero for a set of copies, positive for a
+    set of different views, and its gradient moves the element's code, not the set's (the fixed target)."""
+    torch.manual_seed(0)
+    model = tiny_model(MODELS.get("set_hbae"), Sizes(), view_codes=2.0, classifier=None).eval()
+    copies = (torch.rand(2, 1, 3, 16, 16) * 2 - 1).expand(2, 4, 3, 16, 16)
+    assert float(model.one_view_gap(model.element_features(copies)).detach()) == pytest.approx(0.0, abs=1e-8)
+    x = torch.rand(2, 4, 3, 16, 16) * 2 - 1
+    features = model.element_features(x).detach()
+    alone = torch.stack([model.code(features[:, i:i + 1]).mean for i in range(4)], 1)
+    expected = (alone - model.code(features).mean[:, None]).pow(2).sum(-1).mean().detach()
+    gap = model.one_view_gap(features).detach()
+    assert float(gap) == pytest.approx(float(expected), rel=1e-5) and float(gap) > 0
+    _, terms = model.condition({"x": x}, terms=True)
+    with torch.no_grad():
+        assert float(terms["view_codes"].detach()) == pytest.approx(2.0 * float(model.one_view_gap(model.element_features(x))),
+                                                           rel=1e-5)
+    # A step on the gap alone brings the element's codes to the set's.
+    optimizer = torch.optim.SGD(model.encoder_parameters(), lr=1e-2)
+    before = float(model.one_view_gap(model.element_features(x)).detach())
+    for _ in range(5):
+        optimizer.zero_grad()
+        model.one_view_gap(model.element_features(x)).backward()
+        optimizer.step()
+    assert float(model.one_view_gap(model.element_features(x)).detach()) < before
+    model.view_codes = 0.0
+    assert "view_codes" not in model.condition({"x": x}, terms=True)[1]
+    with pytest.raises(ConfigError, match="view_codes is a weight"):
+        tiny_model(MODELS.get("set_hbae"), Sizes(), view_codes=-1.0)
