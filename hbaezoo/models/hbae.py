@@ -34,7 +34,7 @@ from __future__ import annotations
 
 import gin
 import torch
-from einops import rearrange, reduce, repeat
+from einops import rearrange, repeat
 
 from hbaezoo.components.classifiers import cross_entropy_on_labelled
 from hbaezoo.components.posterior import Posterior
@@ -42,6 +42,7 @@ from hbaezoo.components.priors import conditional, fits
 from hbaezoo.errors import ConfigError
 from hbaezoo.models.adversarial import ConditionalAdversarial
 from hbaezoo.models.base import Batch, Encodes, as_set, build
+from hbaezoo.models.generator_terms import GeneratorPhaseTerms
 from hbaezoo.models.matching import MATCHINGS, matched_distance
 from hbaezoo.models.semi_supervised import ObservedLabels
 from hbaezoo.models.views import ElementViews
@@ -51,7 +52,7 @@ REGULARISED_PARTS = ("encoder", "generator")
 
 
 @MODELS.register("hbae")
-class HBAE(ObservedLabels, Encodes, ConditionalAdversarial):
+class HBAE(ObservedLabels, Encodes, ConditionalAdversarial, GeneratorPhaseTerms):
     """Hierarchical Bayes Autoencoder: encoder E, conditional generator G(z'|z), critic D(x|z)."""
 
     display_name = "HBAE"
@@ -375,42 +376,6 @@ class HBAE(ObservedLabels, Encodes, ConditionalAdversarial):
     def has_generator_terms(self) -> bool:
         return (bool(self.regulariser is not None and self.regulariser_trains.get("generator"))
                 or bool(self.code_consistency) or bool(self.mode_seeking) or bool(self.feature_matching))
-
-    def code_error(self, z: torch.Tensor, k: int = 1) -> torch.Tensor:
-        """Mean ‖E({G(z'ₖ|z)}ₖ) − z‖² over codes z [B, Z]: do k draws of a code, encoded as one set, give it back?
-
-        Only the generator's group steps in its phase, so this teaches G to keep what the encoder
-        reads from an image, and leaves z' the rest: what keeps Markov chains on their category.
-        A set's code pools its views, so a set's draws are encoded together, not one by one.
-        """
-        draws = rearrange(self.generate(z, k), "(b k) c h w -> b k c h w", k=k)
-        return (self.encode(draws).mean - z).pow(2).sum(1).mean()
-
-    def feature_gap(self, x: torch.Tensor, z: torch.Tensor) -> torch.Tensor:
-        """The squared gap between mean_k φ(xᵏ) and mean_k φ(G(z'ₖ|z)), averaged over features and sets: sets
-        x [B, K, C, H, W] against K draws of their codes z [B, Z], read by the critic's trunk φ (feature
-        matching, Salimans et al., 2016, per set).
-
-        Pixel R sees colour and silhouette; the critic's features see what tells real images from the
-        generator's, so matching them asks the draws for the object, not the mean of its pixels. Averaged
-        over the set, the draws need not copy one view: as a set, they must show what its views show.
-        The real side carries no gradient, and only the generator steps in its phase.
-        """
-        k = x.shape[1]
-        with torch.no_grad():
-            real = reduce(self.discriminator.features(rearrange(x, "b k c h w -> (b k) c h w")), "(b k) f -> b f",
-                          "mean", k=k)
-        fake = reduce(self.discriminator.features(self.generate(z, k)), "(b k) f -> b f", "mean", k=k)
-        return (real - fake).pow(2).mean()
-
-    def sameness(self, z: torch.Tensor) -> torch.Tensor:
-        """1 / (mean |G(a|z) − G(b|z)| / mean |a − b|) for two noise draws a, b per code z [B, Z]:
-        small when the images differ as much as their noise does (Mao et al., 2019, "Mode seeking
-        GANs"), large when G ignores z' and every draw of a code is the same image."""
-        a, b = (torch.randn(z.shape[0], self.noise_dim, device=z.device, dtype=z.dtype) for _ in range(2))
-        images = self.generator(torch.cat([z, z]), torch.cat([a, b]))
-        first, second = images.chunk(2)
-        return 1.0 / ((first - second).abs().mean() / (a - b).abs().mean() + 1e-5)
 
     # -- capabilities ----------------------------------------------------------------------------
     def decode_mean(self, z: torch.Tensor) -> torch.Tensor:
