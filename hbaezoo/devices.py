@@ -1,4 +1,4 @@
-"""Which torch device a `device` setting ('auto', 'cpu', 'cuda:1') means, checked."""
+"""Which torch device a `device` setting ('auto', 'cpu', 'cuda:1') means, checked, and what it computes natively."""
 
 from __future__ import annotations
 
@@ -30,3 +30,12 @@ def resolve_device(device: str) -> torch.device:
         # mps, xla, ...: torch knows the name, but hbaezoo's trainer and sampling are tested on CPU and CUDA only.
         raise ConfigError(f"Trainer.device (or --device) = {device!r}: hbaezoo runs on {KNOWN}.")
     return resolved
+
+
+def fast_bf16(device: torch.device | str) -> bool:
+    """Whether `device` computes bfloat16 convolutions natively (a CUDA GPU with bf16, a CPU with AVX-512 BF16/AMX)."""
+    device = torch.device(device)
+    if device.type == "cuda":
+        return torch.cuda.is_bf16_supported()
+    supported = getattr(torch.ops.mkldnn, "_is_mkldnn_bf16_supported", None)  # private; absent on some builds
+    return device.type == "cpu" and torch.backends.mkldnn.is_available() and supported is not None and supported()

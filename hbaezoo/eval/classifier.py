@@ -37,6 +37,7 @@ from torch import nn
 from torchvision.transforms import v2
 
 from hbaezoo.data.base import to_float
+from hbaezoo.devices import fast_bf16
 from hbaezoo.errors import ConfigError
 from hbaezoo.eval.context import EvalContext
 from hbaezoo.eval.features import progress_bar
@@ -94,15 +95,6 @@ configured_settings = gin.external_configurable(ClassifierSettings, name="semant
 def settings_from_gin(settings: ClassifierSettings | None = None) -> ClassifierSettings:
     """`settings` as given, else the `semantic_classifier.*` bindings over the defaults (a plain instance)."""
     return ClassifierSettings(**(settings or configured_settings()).as_dict())
-
-
-def fast_bf16(device: torch.device | str) -> bool:
-    """Whether `device` computes bfloat16 convolutions natively (a CUDA GPU with bf16, a CPU with AVX-512 BF16/AMX)."""
-    device = torch.device(device)
-    if device.type == "cuda":
-        return torch.cuda.is_bf16_supported()
-    supported = getattr(torch.ops.mkldnn, "_is_mkldnn_bf16_supported", None)  # private; absent on some builds
-    return device.type == "cpu" and torch.backends.mkldnn.is_available() and supported is not None and supported()
 
 
 def autocast(device: torch.device | str):

@@ -27,7 +27,7 @@ from hbaezoo.console import err_console
 from hbaezoo.data.base import ImageDataset
 from hbaezoo.data.batches import BatchPlan, batches
 from hbaezoo.data.labelled import labelled_mask
-from hbaezoo.devices import resolve_device
+from hbaezoo.devices import fast_bf16, resolve_device
 from hbaezoo.errors import ConfigError, TrainingError
 from hbaezoo.limits import check_batch
 from hbaezoo.models.base import Model
@@ -115,6 +115,11 @@ class Trainer:
         backends.set_tf32(self.device, tf32)
         self.captures_graphs = backends.captures_graphs(self.compile_mode, self.device)
         self.amp = amp
+        if amp == "bf16" and not fast_bf16(self.device):
+            # A recipe may ask for bf16 (the README job does); where it is emulated, it costs time and buys none.
+            self._warn(f"Trainer.amp = 'bf16', and {self.device} has no native bf16 (a CPU without AVX-512 BF16/AMX, a "
+                       f"GPU before Ampere): autocast emulates it, likely slower than float32. "
+                       f"`-b \"Trainer.amp = None\"` trains in float32.")
         self.memory_format = torch.channels_last if channels_last else torch.contiguous_format
         torch.manual_seed(seed + self.dist.rank)
         random.seed(seed)

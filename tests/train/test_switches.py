@@ -7,7 +7,12 @@ import torch
 from PIL import Image
 from safetensors.torch import load_file
 
+from hbaezoo.data.base import TensorImageDataset
 from hbaezoo.errors import ConfigError
+from hbaezoo.registry import MODELS
+from hbaezoo.testing import Sizes, tiny_model
+from hbaezoo.training import trainer as trainer_module
+from hbaezoo.training.trainer import Trainer
 from hbaezoo.api import fit
 from hbaezoo.rundir.loading import load as load_run
 from hbaezoo.sampling import sample_to_file
@@ -21,6 +26,20 @@ def test_bf16_autocast_and_channels_last_train_finite(tiny, tmp_path):
     _, logs = fit([RECIPE], [*tiny, "Trainer.amp = 'bf16'", "Trainer.channels_last = True"],
                  run_dir=tmp_path, overrides={"steps": 2})
     assert all(torch.isfinite(torch.tensor(v)) for v in logs.values())
+
+
+@pytest.mark.parametrize("native", [True, False])
+def test_bf16_on_a_device_that_emulates_it_is_warned_about(native, tmp_path, monkeypatch):
+    # The README job's recipe asks for bf16; on a machine that only emulates it the user must hear it will be slow.
+    monkeypatch.setattr(trainer_module, "fast_bf16", lambda device: native)
+    said = []
+    monkeypatch.setattr(Trainer, "_warn", lambda self, message: said.append(message))
+    data = TensorImageDataset(torch.randint(0, 255, (8, 3, 8, 8), dtype=torch.uint8), torch.zeros(8), torch.arange(8), ())
+    Trainer(tiny_model(MODELS.get("vae"), Sizes(resolution=8)), data, tmp_path, steps=1, batch_size=4, amp="bf16",
+            device="cpu", progress=False, tensorboard=False)
+    warned = [m for m in said if "no native bf16" in m]
+    assert bool(warned) == (not native)
+    assert all("Trainer.amp = None" in m for m in warned)
 
 
 def test_ema_generator_is_saved_and_used_for_sampling(tiny, tmp_path):
