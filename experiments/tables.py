@@ -510,6 +510,8 @@ DRAWING = {"sampled": "as sampled (batch norm on its running statistics)",
            "tempered_07": "codes from the fitted mixture at temperature 0.7 (`priors.gmm.temperature`)",
            "tempered_05": "codes from the fitted mixture at temperature 0.5"}
 DIAGNOSED = {"set_hbae": "Set-HBAE, `gin/set_hbae_shapes.gin` as shipped",
+             "set_hbae_seed0_nearest": ("Set-HBAE, the recipe before bf16 (float32, 3000 steps; "
+                                        "`confirm/set_hbae_seed0_nearest`)"),
              "set_hbae_match05": "Set-HBAE, the recipe before the views (`confirm/set_hbae_match05`)",
              "set_hbae_views_cgmm": ("Set-HBAE, the shipped recipe with its views drawn from a mixture given the code "
                                      "(`confirm/set_hbae_views_cgmm`, seed 0)"),
@@ -526,7 +528,7 @@ DIAGNOSED = {"set_hbae": "Set-HBAE, `gin/set_hbae_shapes.gin` as shipped",
                  "the same recipe, seed 1, sampling its views given the code (`noise_prior = @priors.conditional_gmm`; "
                  "`confirm/set_hbae_views_within_steps3000_dwide64_cgmm_seed1`)"),
              "set_hbae_views_within_steps3000_dwide64_cgmm_seed1_nearest": "the same run (seed 1)",
-             "set_hbae_tempered": "Set-HBAE, `gin/set_hbae_shapes.gin` as shipped (seed 0), its codes at a temperature",
+             "set_hbae_tempered": "Set-HBAE, the recipe before bf16 (seed 0), its codes at a temperature",
              "set_hbae_seed1_tempered": "the same recipe, seed 1 (`confirm/set_hbae_seed1_nearest`)",
              "set_hbae_seed2_tempered": "the same recipe, seed 2 (`confirm/set_hbae_seed2_nearest`)"}
 
@@ -560,13 +562,16 @@ def sampling_diagnostics() -> str:
 
 
 #: The runs whose class_agreement records (results/classes/<name>.json) the two per-category tables read, in column
-#: order: the set models (the README job and its seeds 1 and 2; the recipe before the views, its second seed, twice
+#: order: the set models (the README job and its seeds 1 and 2; the recipe before bf16 and its seeds 1 and 2; the
+#: recipe before the views, its second seed, twice
 #: its steps, a generator twice as wide; R on within-set views at 1500 and 3000 steps and with a critic twice as wide
 #: (two seeds); the Set-VAE),
 #: and the single-image models (the HBAE, its z' strength from 0, the WAE's plain autoencoder, the VAE).
 CLASS_RUNS = {
-    "sets": {"set_hbae": "Set-HBAE", "set_hbae_seed1_nearest": "Set-HBAE, seed 1",
-             "set_hbae_seed2_nearest": "Set-HBAE, seed 2",
+    "sets": {"set_hbae": "Set-HBAE", "set_hbae_bf16_steps4500_seed1": "Set-HBAE, seed 1",
+             "set_hbae_bf16_steps4500_seed2": "Set-HBAE, seed 2",
+             "set_hbae_seed0_nearest": "Set-HBAE before bf16 (float32, 3000 steps)",
+             "set_hbae_seed1_nearest": "the same, seed 1", "set_hbae_seed2_nearest": "the same, seed 2",
              "set_hbae_match05": "Set-HBAE before the views",
              "set_hbae_seed1": "the same, seed 1", "set_hbae_steps3000": "the same, 3000 steps",
              "set_hbae_gwide64": "the same, generator width 64",
