@@ -305,6 +305,10 @@ VARIANTS["gen16/bf16_seed1"] = ("gin/set_hbae_shapes.gin", SCREEN + ["Trainer.se
 VARIANTS.update({f"gen16/bf16_l1w{w}": ("gin/set_hbae_shapes.gin", SCREEN + [f"regularisers.l1.weight = {w}.0"], 2700)
                  for w in (200, 400)})
 VARIANTS["gen16/bf16_adv05"] = ("gin/set_hbae_shapes.gin", SCREEN + [M + "adversarial_weight = 0.5"], 2700)
+# ... the critic at half its weight again with seed 1 (its chains read above both baseline seeds), and R quieter.
+VARIANTS["gen16/bf16_adv05_seed1"] = ("gin/set_hbae_shapes.gin", SCREEN + [M + "adversarial_weight = 0.5",
+                                                                          "Trainer.seed = 1"], 2700)
+VARIANTS["gen16/bf16_l1w50"] = ("gin/set_hbae_shapes.gin", SCREEN + ["regularisers.l1.weight = 50.0"], 2700)
 # The bound a plain autoencoder sets: WAE-MMD, the same encoder and generator, a deterministic decoder,
 # 64 images a step as the Set-HBAE's 8 sets of 8.
 VARIANTS["gen16/wae"] = ("gin/wae_shapes.gin", SCREEN, GEN_STEPS)

@@ -36,6 +36,6 @@ def fast_bf16(device: torch.device | str) -> bool:
     """Whether `device` computes bfloat16 convolutions natively (a CUDA GPU with bf16, a CPU with AVX-512 BF16/AMX)."""
     device = torch.device(device)
     if device.type == "cuda":
-        return torch.cuda.is_bf16_supported()
+        return torch.cuda.is_bf16_supported(including_emulation=False)  # pre-Ampere GPUs emulate it
     supported = getattr(torch.ops.mkldnn, "_is_mkldnn_bf16_supported", None)  # private; absent on some builds
     return device.type == "cpu" and torch.backends.mkldnn.is_available() and supported is not None and supported()
