@@ -298,14 +298,14 @@ VARIANTS["gen16/views_nearest_long_bf16"] = (PRE_BF16, SCREEN + BF16, 1500)
 VARIANTS["gen16/views_nearest_bf16_steps2700"] = (PRE_BF16, SCREEN + BF16, 2700)
 # Eleventh round, around the recipe in bf16 (the README job at 16 px and 2700 of its 4500 steps, as the tenth round's
 # `…_bf16_steps2700`, now with the divergences in float32): what still misses its target is shape in single
-# reconstructions, set-recon and chains. R louder beside the critic, at two and four times its weight, and the critic
-# at half its weight; the baseline with two seeds.
+# reconstructions, set-recon and chains. R louder beside the critic, at two and four times its weight (and, below, at
+# half), and the critic at half its weight; the baseline with two seeds.
 VARIANTS["gen16/bf16"] = ("gin/set_hbae_shapes.gin", SCREEN, 2700)
 VARIANTS["gen16/bf16_seed1"] = ("gin/set_hbae_shapes.gin", SCREEN + ["Trainer.seed = 1"], 2700)
 VARIANTS.update({f"gen16/bf16_l1w{w}": ("gin/set_hbae_shapes.gin", SCREEN + [f"regularisers.l1.weight = {w}.0"], 2700)
                  for w in (200, 400)})
 VARIANTS["gen16/bf16_adv05"] = ("gin/set_hbae_shapes.gin", SCREEN + [M + "adversarial_weight = 0.5"], 2700)
-# ... the critic at half its weight again with seed 1 (its chains read above both baseline seeds), and R quieter.
+# ... the critic at half its weight again with seed 1 (its chains read above both baseline seeds), and R at half.
 VARIANTS["gen16/bf16_adv05_seed1"] = ("gin/set_hbae_shapes.gin", SCREEN + [M + "adversarial_weight = 0.5",
                                                                           "Trainer.seed = 1"], 2700)
 VARIANTS["gen16/bf16_l1w50"] = ("gin/set_hbae_shapes.gin", SCREEN + ["regularisers.l1.weight = 50.0"], 2700)
