@@ -361,6 +361,15 @@ VARIANTS["confirm/set_hbae_bf16_steps4500_seed2"] = (PRE_BF16, BF16 + ["Trainer.
 # `confirm/set_hbae_bf16_steps4500` does, bit for bit, and `hbaezoo eval --no-ema` reads that run again.
 EMA = ["Trainer.ema_decay = 0.999"]
 VARIANTS["confirm/set_hbae_bf16_steps4500_ema"] = (PRE_BF16, BF16 + EMA, 4500)
+# The twelfth round: codes read off part of each set in half the steps (models/hbae.py, `training_code`) on the recipe
+# as shipped. At 16 px (`gen16/views_nearest_long_subsets*`) set and single readings lay 7 points apart and it moved
+# neither; at 32 px they lie 13 apart, and a single reconstruction, a chain's step and completion read one or two views.
+VARIANTS["confirm/set_hbae_subsets05"] = ("gin/set_hbae_shapes.gin", [M + "subset_codes = 0.5"], None)
+# ... and the learning rates of both groups decayed linearly to 0 over the second half (as the projection-cGAN paper
+# trained; at 16 px for 600 steps, `gmm_match05_nocritic_lrdecay`, it cost set-recon). The EMA of the generator lost the
+# readings while it trained bit for bit as the README job (the eleventh round); annealing the rates settles encoder and
+# generator together instead of averaging one of them.
+VARIANTS["confirm/set_hbae_lrdecay"] = ("gin/set_hbae_shapes.gin", ["Trainer.schedule = @schedules.linear_decay"], None)
 # How far two seeds of the README job lie apart at full length, to read the rows above by.
 VARIANTS["confirm/set_hbae_seed1"] = (SET_HBAE_BEFORE_VIEWS, ["Trainer.seed = 1"], None)
 # The single-image HBAE: a set of one has one view, so matched draws reduce to R on one stochastic draw.
@@ -468,7 +477,8 @@ for _name in ("confirm/set_hbae_z64", "confirm/set_hbae_steps3000", "confirm/set
               "confirm/set_hbae_seed0_nearest", "confirm/set_hbae_seed1_nearest", "confirm/set_hbae_seed2_nearest",
               "confirm/set_hbae_bf16_steps5000",
               "confirm/set_hbae_bf16_steps4500", "confirm/set_hbae_bf16_steps4500_seed1",
-              "confirm/set_hbae_bf16_steps4500_seed2", "confirm/set_hbae_bf16_steps4500_ema"):
+              "confirm/set_hbae_bf16_steps4500_seed2", "confirm/set_hbae_bf16_steps4500_ema",
+              "confirm/set_hbae_subsets05", "confirm/set_hbae_lrdecay"):
     TABLE_RUNS[_name] = TABLE_RUNS["tables/set_hbae"]
 TABLE_RUNS["confirm/hbae_strength0"] = TABLE_RUNS["tables/hbae"]
 TABLE_RUNS.update({name: (recipe, "probe,fid_gen,set_coherence", SEMI_EVAL) for name, (recipe, _) in SEMI.items()})
