@@ -101,7 +101,7 @@ def cmd_sample(args) -> int:
 
     out = sample_to_file(args.run_dir, args.mode, args.out, n=args.n, steps=args.steps, device=args.device,
                          seed=args.seed, plugins=args.plugin, use_ema=not args.no_ema,
-                         trust_config=args.trust_config, given=args.given)
+                         trust_config=args.trust_config, given=args.given, temperature=args.temperature)
     console.print(f"[green]wrote[/] {out}")
     return 0
 
@@ -175,6 +175,9 @@ def build_parser() -> argparse.ArgumentParser:
     smp.add_argument("--steps", type=positive_int, default=6, help="Markov chain length (default 6)")
     smp.add_argument("--given", type=positive_int, help="set-complete: views of each test set shown to the model "
                                                          "(default 2); the rest of the set is generated")
+    smp.add_argument("--temperature", type=float, metavar="T",
+                     help="uncond / set-uncond: draw codes from the fitted prior with T times its spread "
+                          "(default: the run's, 1; below 1 the truncation trick)")
     smp.add_argument("--out", required=True, help="output PNG path")
     smp.add_argument("--device", default="auto")
     smp.add_argument("--seed", type=seed_int, default=0)

@@ -11,6 +11,7 @@ from pathlib import Path
 import torch
 from einops import rearrange
 
+from hbaezoo.components.priors import check_temperature
 from hbaezoo.data.batches import BatchPlan, batches
 from hbaezoo.errors import ConfigError, DataError
 from hbaezoo.models.base import Model, as_set
@@ -157,10 +158,12 @@ def check_image_suffix(out: Path) -> None:
 
 def sample_to_file(run_dir, mode: str, out, *, n: int = 8, steps: int = 6, device: str = "auto",
                    seed: int = 0, plugins=(), use_ema: bool = True, trust_config: bool = False,
-                   given: int | None = None) -> Path:
+                   given: int | None = None, temperature: float | None = None) -> Path:
     """One grid PNG at `out` from the run's newest checkpoint, in inference mode `mode`.
 
-    `given`: how many views of each set the `set_complete` mode shows the model.
+    `given`: how many views of each set the `set_complete` mode shows the model. `temperature`: the spread
+    the code prior draws at, for the modes that draw codes from it (`priors.gmm.temperature`; below 1 the
+    truncation trick), in place of the one the run was trained with.
     """
     out = check_output_file(out, "--out")
     check_image_suffix(out)
@@ -172,8 +175,23 @@ def sample_to_file(run_dir, mode: str, out, *, n: int = 8, steps: int = 6, devic
     if given is not None and "given" not in SAMPLERS.part(mode).parameters():
         raise ConfigError(f"--given applies to the set-complete mode, not to {mode.replace('_', '-')}.")
     sampler = factory() if given is None else factory(given=given)
+    if temperature is not None:
+        temperature = check_temperature(temperature, "--temperature")
+        if sampler.needs_data:
+            raise ConfigError(f"--temperature scales the spread of codes drawn from the prior; the "
+                              f"{mode.replace('_', '-')} mode reads its codes off test images. Use it with a mode "
+                              f"that draws them: " + ", ".join(p.name.replace("_", "-") for p in SAMPLERS.parts()
+                                                                if not SAMPLERS.get(p.name).needs_data) + ".")
     run = load(run_dir, device=device, use_ema=use_ema, plugins=plugins, trust_config=trust_config)
     model, data, dataset_factory = run.model, run.data, run.dataset_factory
+    if temperature is not None:
+        prior = getattr(model, "sampling_prior", None)  # the encoding models' code prior (models/base.py)
+        if not hasattr(prior, "temperature"):
+            source = "N(0, I)" if prior is None else type(prior).__name__
+            raise ConfigError(f"--temperature: the {model.display_name} of {run_dir} draws its codes from {source}, "
+                              f"which has no temperature; it applies to a fitted mixture (`priors.gmm`, the code "
+                              f"prior of the HBAE and Set-HBAE recipes).")
+        prior.temperature = temperature
     with torch.no_grad(), seeded(seed, model.device):
         x = None
         if sampler.needs_data:

@@ -53,6 +53,14 @@ class StandardNormal(nn.Module):
         return torch.randn(n, self.z_dim, device=self.anchor.device)
 
 
+def check_temperature(temperature, setting: str) -> float:
+    """A sampling temperature τ as a float, or a ConfigError naming `setting` (a gin name or a flag)."""
+    if isinstance(temperature, bool) or not (isinstance(temperature, (int, float)) and 0 < temperature < float("inf")):
+        raise ConfigError(f"{setting} scales the code prior's spread at sampling and must be a finite number > 0 "
+                          f"(1: the fitted density), got {temperature!r}.")
+    return float(temperature)
+
+
 @PRIORS.register("gmm")
 class GaussianMixturePrior(nn.Module):
     """A Gaussian mixture fitted to the training codes (ex-post density estimation).
@@ -79,11 +87,9 @@ class GaussianMixturePrior(nn.Module):
             raise ConfigError(f"priors.gmm.reg_covar must be a number > 0 (added to every covariance), got {reg_covar!r}.")
         if type(seed) is not int or not 0 <= seed < 2**32:
             raise ConfigError(f"priors.gmm.seed must be an integer in [0, 2**32), got {seed!r}.")
-        if not (isinstance(temperature, (int, float)) and 0 < temperature < float("inf")):
-            raise ConfigError(f"priors.gmm.temperature scales the components' spread at sampling and must be a "
-                              f"finite number > 0 (1: the fitted density), got {temperature!r}.")
         self.z_dim, self.components, self.covariance = z_dim, components, covariance
-        self.reg_covar, self.seed, self.temperature = reg_covar, seed, float(temperature)
+        self.reg_covar, self.seed = reg_covar, seed
+        self.temperature = check_temperature(temperature, "priors.gmm.temperature")
         self.register_buffer("weights", torch.full((components,), 1.0 / components))
         self.register_buffer("means", torch.zeros(components, z_dim))
         self.register_buffer("scale_tril", torch.eye(z_dim).repeat(components, 1, 1))

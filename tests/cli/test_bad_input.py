@@ -111,3 +111,6 @@ def test_gan_asked_to_reconstruct_says_it_has_no_encoder(capsys, tiny, tmp_path)
     assert main(["run", recipe, "--run-dir", str(tmp_path / "gan"), "--steps", "1", *sum((["-b", b] for b in tiny), [])]) == 0
     code, output = run_cli(["sample", str(tmp_path / "gan"), "--mode", "recon", "--out", str(tmp_path / "x.png")], capsys)
     assert code == 2 and "has no encoder" in output
+    code, output = run_cli(["sample", str(tmp_path / "gan"), "--mode", "uncond", "--temperature", "0.5",
+                            "--out", str(tmp_path / "x.png")], capsys)
+    assert code == 2 and "no temperature" in output and "N(0, I)" in output
