@@ -161,9 +161,9 @@ def sample_to_file(run_dir, mode: str, out, *, n: int = 8, steps: int = 6, devic
                    given: int | None = None, temperature: float | None = None) -> Path:
     """One grid PNG at `out` from the run's newest checkpoint, in inference mode `mode`.
 
-    `given`: how many views of each set the `set_complete` mode shows the model. `temperature`: the spread
-    the code prior draws at, for the modes that draw codes from it (`priors.gmm.temperature`; below 1 the
-    truncation trick), in place of the one the run was trained with.
+    `given`: how many views of each set the `set_complete` mode shows the model. `temperature`: the fitted
+    code prior's (`priors.gmm.temperature`; below 1 the truncation trick) for the modes that draw codes from
+    it, in place of the run's; a fitted noise prior keeps its own.
     """
     out = check_output_file(out, "--out")
     check_image_suffix(out)
@@ -186,11 +186,10 @@ def sample_to_file(run_dir, mode: str, out, *, n: int = 8, steps: int = 6, devic
     model, data, dataset_factory = run.model, run.data, run.dataset_factory
     if temperature is not None:
         prior = getattr(model, "sampling_prior", None)  # the encoding models' code prior (models/base.py)
-        if not hasattr(prior, "temperature"):
-            source = "N(0, I)" if prior is None else type(prior).__name__
-            raise ConfigError(f"--temperature: the {model.display_name} of {run_dir} draws its codes from {source}, "
-                              f"which has no temperature; it applies to a fitted mixture (`priors.gmm`, the code "
-                              f"prior of the HBAE and Set-HBAE recipes).")
+        if not getattr(prior, "fitted", False) or not hasattr(prior, "temperature"):
+            raise ConfigError(f"--temperature applies to a code prior fitted to the training codes (`priors.gmm`, the "
+                              f"HBAE and Set-HBAE recipes'); the {model.display_name} of {run_dir} has none. Sample "
+                              f"without --temperature.")
         prior.temperature = temperature
     with torch.no_grad(), seeded(seed, model.device):
         x = None

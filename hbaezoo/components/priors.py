@@ -89,11 +89,19 @@ class GaussianMixturePrior(nn.Module):
             raise ConfigError(f"priors.gmm.seed must be an integer in [0, 2**32), got {seed!r}.")
         self.z_dim, self.components, self.covariance = z_dim, components, covariance
         self.reg_covar, self.seed = reg_covar, seed
-        self.temperature = check_temperature(temperature, "priors.gmm.temperature")
+        self.temperature = temperature
         self.register_buffer("weights", torch.full((components,), 1.0 / components))
         self.register_buffer("means", torch.zeros(components, z_dim))
         self.register_buffer("scale_tril", torch.eye(z_dim).repeat(components, 1, 1))
         self.register_buffer("fitted_on", torch.zeros((), dtype=torch.long))  # codes in the last fit; 0: never fitted
+
+    @property
+    def temperature(self) -> float:
+        return self._temperature
+
+    @temperature.setter
+    def temperature(self, value: float) -> None:  # checked however it is set: gin, `sample --temperature`, Python
+        self._temperature = check_temperature(value, "priors.gmm.temperature")
 
     @property
     def fitted(self) -> bool:

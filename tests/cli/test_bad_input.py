@@ -113,4 +113,4 @@ def test_gan_asked_to_reconstruct_says_it_has_no_encoder(capsys, tiny, tmp_path)
     assert code == 2 and "has no encoder" in output
     code, output = run_cli(["sample", str(tmp_path / "gan"), "--mode", "uncond", "--temperature", "0.5",
                             "--out", str(tmp_path / "x.png")], capsys)
-    assert code == 2 and "no temperature" in output and "N(0, I)" in output
+    assert code == 2 and "applies to a code prior fitted" in output and "has none" in output

@@ -77,25 +77,32 @@ def test_sample_grids_have_the_documented_layout(tiny, tmp_path):
 def test_sample_temperature_draws_codes_near_the_fitted_components_and_only_where_codes_are_drawn(
         tiny, tmp_path, monkeypatch):
     from hbaezoo import sampling
+    from hbaezoo.components.priors import GaussianMixturePrior
 
     fit([RECIPE], tiny, run_dir=tmp_path / "run", overrides={"steps": 1})
     loaded, load_run_dir = [], sampling.load
     monkeypatch.setattr(sampling, "load", lambda *a, **k: loaded.append(load_run_dir(*a, **k)) or loaded[-1])
+    drawn_at, draw = [], GaussianMixturePrior.sample
+    monkeypatch.setattr(GaussianMixturePrior, "sample", lambda self, n: drawn_at.append(self.temperature) or draw(self, n))
 
-    def distance_to_components(temperature):
-        sample_to_file(tmp_path / "run", "uncond", tmp_path / "u.png", n=4, device="cpu", temperature=temperature)
+    def distance_to_components(temperature, mode="uncond"):
+        drawn_at.clear()
+        sample_to_file(tmp_path / "run", mode, tmp_path / "u.png", n=4, device="cpu", temperature=temperature)
+        assert drawn_at == [temperature], mode  # the grid's codes were drawn at the flag's temperature
         prior = loaded[-1].model.sampling_prior
-        assert prior.fitted and prior.temperature == temperature
         codes, means = prior.sample(256), prior.means[prior.weights > 0]
         return (codes[:, None] - means[None]).norm(dim=-1).min(1).values  # exact, where cdist rounds at ~1e-3
 
     # Near 0 every code drawn sits on a component's mean; at 1 they spread as the training codes did.
     assert distance_to_components(1e-3).max() < 0.01 * distance_to_components(1.0).mean()
+    assert distance_to_components(1e-3, "set_uncond").max() < 0.01 * distance_to_components(1.0, "set_uncond").mean()
     with pytest.raises(ConfigError, match="reads its codes off test images"):
         sample_to_file(tmp_path / "run", "recon", tmp_path / "r.png", n=2, device="cpu", temperature=0.5)
-    for bad in (0, -1.0, float("inf"), True):
+    for bad in (0, -1.0, float("inf"), float("nan"), True, "0.5"):
         with pytest.raises(ConfigError, match="--temperature"):
             sample_to_file(tmp_path / "run", "uncond", tmp_path / "u.png", n=2, device="cpu", temperature=bad)
+    with pytest.raises(ConfigError, match="priors.gmm.temperature"):  # from Python too, however it is set
+        loaded[-1].model.sampling_prior.temperature = -1.0
 
 
 def test_set_completion_keeps_the_given_views_and_generates_the_rest(repo_root, tiny, tmp_path):
