@@ -363,7 +363,8 @@ EMA = ["Trainer.ema_decay = 0.999"]
 VARIANTS["confirm/set_hbae_bf16_steps4500_ema"] = (PRE_BF16, BF16 + EMA, 4500)
 # The twelfth round: codes read off part of each set in half the steps (models/hbae.py, `training_code`) on the recipe
 # as shipped. At 16 px (`gen16/views_nearest_long_subsets*`) set and single readings lay 7 points apart and it moved
-# neither; at 32 px they lie 13 apart, and a single reconstruction, a chain's step and completion read one or two views.
+# neither; at 32 px the README job's lie 13 apart (its seeds 1 and 2: 8 and 10), and a single reconstruction, a chain's
+# step and completion read one or two views.
 VARIANTS["confirm/set_hbae_subsets05"] = ("gin/set_hbae_shapes.gin", [M + "subset_codes = 0.5"], None)
 # ... and the learning rates of both groups decayed linearly to 0 over the second half (as the projection-cGAN paper
 # trained; at 16 px for 600 steps, `gmm_match05_nocritic_lrdecay`, it cost set-recon). The EMA of the generator lost the

@@ -177,7 +177,7 @@ def build_parser() -> argparse.ArgumentParser:
                                                          "(default 2); the rest of the set is generated")
     smp.add_argument("--temperature", type=float, metavar="T",
                      help="uncond / set-uncond: draw codes from the fitted prior with T times its spread "
-                          "(default: the run's, 1; below 1 the truncation trick)")
+                          "(default: the run's own, 1 unless trained otherwise; below 1 the truncation trick)")
     smp.add_argument("--out", required=True, help="output PNG path")
     smp.add_argument("--device", default="auto")
     smp.add_argument("--seed", type=seed_int, default=0)
