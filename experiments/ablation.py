@@ -309,6 +309,12 @@ VARIANTS["gen16/bf16_adv05"] = ("gin/set_hbae_shapes.gin", SCREEN + [M + "advers
 VARIANTS["gen16/bf16_adv05_seed1"] = ("gin/set_hbae_shapes.gin", SCREEN + [M + "adversarial_weight = 0.5",
                                                                           "Trainer.seed = 1"], 2700)
 VARIANTS["gen16/bf16_l1w50"] = ("gin/set_hbae_shapes.gin", SCREEN + ["regularisers.l1.weight = 50.0"], 2700)
+# Thirteenth round: R on a Laplacian pyramid (Lap1, `regularisers.laplacian`, 3 levels) in place of the pixel L1, at
+# the same weight: an error counts once at every scale it spans, so a corner or edge that is wrong beside the right
+# colour costs more than the pixel mean says. Two seeds, beside `gen16/bf16` and `…_seed1`.
+LAPLACIAN = [M + "regulariser = @regularisers.laplacian()", "regularisers.laplacian.weight = 100.0"]
+VARIANTS["gen16/bf16_laplacian"] = ("gin/set_hbae_shapes.gin", SCREEN + LAPLACIAN, 2700)
+VARIANTS["gen16/bf16_laplacian_seed1"] = ("gin/set_hbae_shapes.gin", SCREEN + LAPLACIAN + ["Trainer.seed = 1"], 2700)
 # The bound a plain autoencoder sets: WAE-MMD, the same encoder and generator, a deterministic decoder,
 # 64 images a step as the Set-HBAE's 8 sets of 8.
 VARIANTS["gen16/wae"] = ("gin/wae_shapes.gin", SCREEN, GEN_STEPS)

@@ -9,6 +9,7 @@ larger); images are always averaged.
 from __future__ import annotations
 
 import torch
+import torch.nn.functional as F
 from torch import nn
 
 from hbaezoo.errors import ConfigError
@@ -55,6 +56,43 @@ class L2Reconstruction(nn.Module):
 
     def forward(self, x: torch.Tensor, x_hat: torch.Tensor) -> torch.Tensor:
         return self.weight * per_image((x - x_hat).pow(2), self.reduction)
+
+
+@REGULARISERS.register("laplacian")
+class LaplacianReconstruction(nn.Module):
+    """λ · Σ_j mean|L_j(x) − L_j(x̂)|: L1 on each level of a Laplacian pyramid (Lap1), scales alike.
+
+    After Bojanowski et al., 2018 ("Optimizing the latent space of generative networks"). Level j
+    is the detail lost when the image is halved once more (2×2 mean, bilinear back up); the last
+    level is what is left at 1/2^(levels−1) of the size. An error that spans several scales (a
+    wrong edge beside a wrong colour) counts once at each, where the pixel mean counts it once
+    in all. `levels = 1` is the plain L1.
+    """
+
+    def __init__(self, *, weight: float = 1.0, levels: int = 3, reduction: str = "mean") -> None:
+        super().__init__()
+        if isinstance(levels, bool) or not isinstance(levels, int) or levels < 1:
+            raise ConfigError(f"regularisers.laplacian.levels: {levels!r} is not a whole number ≥ 1.")
+        self.weight = weight
+        self.levels = levels
+        self.reduction = _check_reduction("laplacian", reduction)
+
+    def forward(self, x: torch.Tensor, x_hat: torch.Tensor) -> torch.Tensor:
+        side = 2 ** (self.levels - 1)
+        if x.shape[-2] % side or x.shape[-1] % side:
+            raise ConfigError(f"regularisers.laplacian.levels = {self.levels} halves images {side} times "
+                              f"over, which {x.shape[-2]}×{x.shape[-1]} images cannot take: "
+                              f"use fewer levels or a size divisible by {side}.")
+        difference = x - x_hat  # the pyramid is linear: the pyramid of the difference is the difference of pyramids
+        bands = []
+        for _ in range(self.levels - 1):
+            coarse = F.avg_pool2d(difference, 2)
+            bands.append(difference - F.interpolate(coarse, scale_factor=2, mode="bilinear", align_corners=False))
+            difference = coarse
+        bands.append(difference)
+        # 'sum' scales every band's mean to the full image's C·H·W, as the plain norms do
+        scale = x[0].numel() if self.reduction == "sum" else 1
+        return self.weight * scale * torch.stack([band.abs().mean() for band in bands]).sum()
 
 
 @REGULARISERS.register("lpips")

@@ -6,7 +6,7 @@ from einops import rearrange
 from torch import nn
 
 from hbaezoo.components.heads import DeterministicHead
-from hbaezoo.components.regularisers import L1Reconstruction, L2Reconstruction
+from hbaezoo.components.regularisers import L1Reconstruction, L2Reconstruction, LaplacianReconstruction
 from hbaezoo.errors import ConfigError
 from hbaezoo.registry import HEADS, MODELS
 from hbaezoo.testing import Sizes, tiny_model
@@ -122,13 +122,41 @@ def test_unknown_regularised_part_is_a_clear_error():
         tiny_model(MODELS.get("hbae"), Sizes(), regulariser_trains=("decoder",))
 
 
-@pytest.mark.parametrize("cls", [L1Reconstruction, L2Reconstruction])
+@pytest.mark.parametrize("cls", [L1Reconstruction, L2Reconstruction, LaplacianReconstruction])
 def test_sum_reduction_is_the_per_image_norm(cls):
     x, y = torch.rand(5, 3, 8, 8), torch.rand(5, 3, 8, 8)
     mean, total = cls(reduction="mean")(x, y), cls(reduction="sum")(x, y)
     assert torch.allclose(total, mean * 3 * 8 * 8)
     with pytest.raises(ConfigError, match="reduction"):
         cls(reduction="max")
+
+
+def test_laplacian_with_one_level_is_plain_l1():
+    x, y = torch.rand(5, 3, 8, 8), torch.rand(5, 3, 8, 8)
+    for reduction in ("mean", "sum"):
+        assert torch.allclose(LaplacianReconstruction(levels=1, weight=3.0, reduction=reduction)(x, y),
+                              L1Reconstruction(weight=3.0, reduction=reduction)(x, y))
+
+
+def test_laplacian_counts_an_error_once_at_each_scale_it_spans():
+    """An offset a (coarse) plus a checkerboard ±a (fine detail) is 2a, 0, 2a, 0 ... per pixel: L1 reads a,
+    the pyramid a at each of the two scales, 2a; either error alone is a to both."""
+    a, x = 0.25, torch.zeros(2, 3, 8, 8)
+    checker = a * (1 - 2 * ((torch.arange(8)[:, None] + torch.arange(8)) % 2)).float().expand(2, 3, 8, 8)
+    offset = torch.full_like(x, a)
+    lap, l1 = LaplacianReconstruction(levels=3), L1Reconstruction()
+    for error, expected in ((checker, a), (offset, a), (checker + offset, 2 * a)):
+        assert torch.allclose(lap(x, x + error), torch.tensor(expected))
+    assert torch.allclose(l1(x, x + checker + offset), torch.tensor(a))
+    assert float(lap(x, x)) == 0.0
+
+
+def test_laplacian_bad_levels_are_clear_errors():
+    for levels in (0, -1, 2.5, True, "3"):
+        with pytest.raises(ConfigError, match="levels"):
+            LaplacianReconstruction(levels=levels)
+    with pytest.raises(ConfigError, match="divisible by 8"):
+        LaplacianReconstruction(levels=4)(torch.zeros(1, 3, 12, 12), torch.zeros(1, 3, 12, 12))
 
 
 def test_spectral_head_bounds_the_code_scale():
