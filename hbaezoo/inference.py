@@ -13,6 +13,7 @@ from pathlib import Path
 import torch
 from einops import rearrange
 
+from hbaezoo.components.priors import tempered
 from hbaezoo.images import as_model_images, to_pil
 from hbaezoo.rundir.loading import LoadedRun
 from hbaezoo.scopes import seeded
@@ -81,16 +82,25 @@ class Run:
             return rearrange(self.model.reconstruct(x, _count(k, "k")), "k b c h w -> b k c h w")
 
     @torch.no_grad()
-    def sample(self, n: int, *, seed: int | None = None) -> torch.Tensor:
-        """n unconditional samples [n, C, H, W]: a code from the model's sampling prior and a z' each."""
-        with self._scope(seed, self.device):
+    def sample(self, n: int, *, seed: int | None = None, temperature: float | None = None) -> torch.Tensor:
+        """n unconditional samples [n, C, H, W]: a code from the model's sampling prior and a z' each.
+
+        `temperature`: these codes from the fitted code prior (`priors.gmm`) at that temperature (below 1 the
+        truncation trick), the prior's own setting unchanged after; None draws at the prior's own.
+        """
+        with self._scope(seed, self.device), self._tempered(temperature):
             return self.model.sample(_count(n, "n"), 1)[0]
 
     @torch.no_grad()
-    def sample_sets(self, n: int, k: int, *, seed: int | None = None) -> torch.Tensor:
-        """n sets of k images [n, k, C, H, W]: one prior code per set, k draws of z' from it."""
-        with self._scope(seed, self.device):
+    def sample_sets(self, n: int, k: int, *, seed: int | None = None, temperature: float | None = None) -> torch.Tensor:
+        """n sets of k images [n, k, C, H, W]: one prior code per set, k draws of z' from it (`temperature` as
+        in `sample`)."""
+        with self._scope(seed, self.device), self._tempered(temperature):
             return self.model.sample_sets(_count(n, "n"), _count(k, "k"))
+
+    def _tempered(self, temperature):
+        return tempered(getattr(self.model, "sampling_prior", None), temperature, "temperature",
+                        f"the {getattr(self.model, 'display_name', type(self.model).__name__)} of {self.run_dir}")
 
     @torch.no_grad()
     def reconstruct_sets(self, sets, k: int, *, seed: int | None = None) -> torch.Tensor:

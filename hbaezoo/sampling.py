@@ -11,7 +11,7 @@ from pathlib import Path
 import torch
 from einops import rearrange
 
-from hbaezoo.components.priors import check_temperature
+from hbaezoo.components.priors import check_temperature, tempered
 from hbaezoo.data.batches import BatchPlan, batches
 from hbaezoo.errors import ConfigError, DataError
 from hbaezoo.models.base import Model, as_set
@@ -184,14 +184,9 @@ def sample_to_file(run_dir, mode: str, out, *, n: int = 8, steps: int = 6, devic
                                                                 if not SAMPLERS.get(p.name).needs_data) + ".")
     run = load(run_dir, device=device, use_ema=use_ema, plugins=plugins, trust_config=trust_config)
     model, data, dataset_factory = run.model, run.data, run.dataset_factory
-    if temperature is not None:
-        prior = getattr(model, "sampling_prior", None)  # the encoding models' code prior (models/base.py)
-        if not getattr(prior, "fitted", False) or not hasattr(prior, "temperature"):
-            raise ConfigError(f"--temperature applies to a code prior fitted to the training codes (`priors.gmm`, the "
-                              f"HBAE and Set-HBAE recipes'); the {model.display_name} of {run_dir} has none. Sample "
-                              f"without --temperature.")
-        prior.temperature = temperature
-    with torch.no_grad(), seeded(seed, model.device):
+    prior = getattr(model, "sampling_prior", None)  # the encoding models' code prior (models/base.py)
+    owner = f"the {model.display_name} of {run_dir}"
+    with torch.no_grad(), seeded(seed, model.device), tempered(prior, temperature, "--temperature", owner):
         x = None
         if sampler.needs_data:
             x = held_out_inputs(dataset_factory, data, n, sampler.needs_sets, seed).to(model.device)

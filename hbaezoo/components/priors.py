@@ -16,6 +16,8 @@ is also built with `given_dim` and draws given a value: `sample(n, given [n, G])
 
 from __future__ import annotations
 
+import contextlib
+
 import numpy as np
 import torch
 from torch import nn
@@ -59,6 +61,24 @@ def check_temperature(temperature, setting: str) -> float:
         raise ConfigError(f"{setting} scales the code prior's spread at sampling and must be a finite number > 0 "
                           f"(1: the fitted density), got {temperature!r}.")
     return float(temperature)
+
+
+@contextlib.contextmanager
+def tempered(prior, temperature, setting: str, owner: str):
+    """Draws inside the block come from the fitted code prior `prior` at `temperature` (None: as it is), and
+    its own temperature comes back after; `owner` names whose prior it is in the error for one that has none."""
+    if temperature is None:
+        yield
+        return
+    temperature = check_temperature(temperature, setting)
+    if not getattr(prior, "fitted", False) or not hasattr(prior, "temperature"):
+        raise ConfigError(f"{setting} applies to a code prior fitted to the training codes (`priors.gmm`, the HBAE "
+                          f"and Set-HBAE recipes'); {owner} has none. Sample without {setting}.")
+    before, prior.temperature = prior.temperature, temperature
+    try:
+        yield
+    finally:
+        prior.temperature = before
 
 
 @PRIORS.register("gmm")

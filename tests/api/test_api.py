@@ -202,6 +202,24 @@ def test_a_gan_says_what_it_cannot_do(tmp_path):
     assert run.sample(2).shape == (2, 3, 16, 16)
     with pytest.raises(CapabilityError):
         run.encode(torch.zeros(1, 3, 16, 16))
+    with pytest.raises(ConfigError, match="fitted to the training codes"):
+        run.sample(2, temperature=0.5)
+
+
+def test_sample_temperature_draws_at_it_and_leaves_the_prior_as_it_was(trained, monkeypatch):
+    from hbaezoo.components.priors import GaussianMixturePrior
+
+    run, _ = trained
+    drawn_at, draw = [], GaussianMixturePrior.sample
+    monkeypatch.setattr(GaussianMixturePrior, "sample", lambda self, n: drawn_at.append(self.temperature) or draw(self, n))
+    assert run.sample(2, temperature=0.5).shape == (2, 3, 16, 16)
+    assert run.sample_sets(2, 3, temperature=0.25).shape == (2, 3, 3, 16, 16)
+    assert run.sample(2).shape == (2, 3, 16, 16)
+    assert drawn_at == [0.5, 0.25, 1.0]
+    assert run.model.sampling_prior.temperature == 1.0
+    for bad in (0, -1.0, float("nan"), True):
+        with pytest.raises(ConfigError, match="temperature"):
+            run.sample(2, temperature=bad)
 
 
 PLUGIN = '''

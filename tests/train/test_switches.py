@@ -90,6 +90,8 @@ def test_sample_temperature_draws_codes_near_the_fitted_components_and_only_wher
         sample_to_file(tmp_path / "run", mode, tmp_path / "u.png", n=4, device="cpu", temperature=temperature)
         assert drawn_at == [temperature], mode  # the grid's codes were drawn at the flag's temperature
         prior = loaded[-1].model.sampling_prior
+        assert prior.temperature == 1.0  # ... and the prior's own setting came back after the grid
+        prior.temperature = temperature
         codes, means = prior.sample(256), prior.means[prior.weights > 0]
         return (codes[:, None] - means[None]).norm(dim=-1).min(1).values  # exact, where cdist rounds at ~1e-3
 
