@@ -320,6 +320,9 @@ VARIANTS["confirm/set_hbae_laplacian"] = ("gin/set_hbae_shapes.gin", LAPLACIAN, 
 # The single-image HBAE recipe has not had the Set-HBAE's tenth round: bf16 autocast (1.52x the images/s of float32
 # for this recipe in `amp/hbae_shapes_bf16`) and the steps it buys, 3000 in about the time float32 trains 2000.
 VARIANTS["confirm/hbae_bf16_steps3000"] = ("gin/hbae_shapes.gin", BF16, 3000)
+VARIANTS["confirm/hbae_bf16_steps3000_seed1"] = ("gin/hbae_shapes.gin", BF16 + ["Trainer.seed = 1"], 3000)
+# ... and the recipe as shipped (float32, 2000 steps) with seed 1, to read the two bf16 seeds against two of its own.
+VARIANTS["confirm/hbae_seed1"] = ("gin/hbae_shapes.gin", ["Trainer.seed = 1"], None)
 # The bound a plain autoencoder sets: WAE-MMD, the same encoder and generator, a deterministic decoder,
 # 64 images a step as the Set-HBAE's 8 sets of 8.
 VARIANTS["gen16/wae"] = ("gin/wae_shapes.gin", SCREEN, GEN_STEPS)
@@ -494,6 +497,8 @@ for _name in ("confirm/set_hbae_z64", "confirm/set_hbae_steps3000", "confirm/set
     TABLE_RUNS[_name] = TABLE_RUNS["tables/set_hbae"]
 TABLE_RUNS["confirm/hbae_strength0"] = TABLE_RUNS["tables/hbae"]
 TABLE_RUNS["confirm/hbae_bf16_steps3000"] = TABLE_RUNS["tables/hbae"]
+TABLE_RUNS["confirm/hbae_bf16_steps3000_seed1"] = TABLE_RUNS["tables/hbae"]
+TABLE_RUNS["confirm/hbae_seed1"] = TABLE_RUNS["tables/hbae"]
 TABLE_RUNS.update({name: (recipe, "probe,fid_gen,set_coherence", SEMI_EVAL) for name, (recipe, _) in SEMI.items()})
 # The head-or-critic screens skip FID gen (~2 min of Inception each on the shared CPU): the codes are their question,
 # and set_coherence still says what the labels do to generated sets.
