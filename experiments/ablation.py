@@ -311,7 +311,8 @@ VARIANTS["gen16/bf16_adv05_seed1"] = ("gin/set_hbae_shapes.gin", SCREEN + [M + "
 VARIANTS["gen16/bf16_l1w50"] = ("gin/set_hbae_shapes.gin", SCREEN + ["regularisers.l1.weight = 50.0"], 2700)
 # Thirteenth round: R on a Laplacian pyramid (Lap1, `regularisers.laplacian`, 3 levels) in place of the pixel L1, at
 # the same weight: an error counts once at every scale it spans, so a corner or edge that is wrong beside the right
-# colour costs more than the pixel mean says. Two seeds, beside `gen16/bf16` and `…_seed1`.
+# colour costs more than the pixel mean says. Two seeds, beside `gen16/bf16` and `…_seed1`. (Three levels' means sum to
+# about twice the pixel L1 at one weight: read it beside `gen16/bf16_l1w200` too.)
 LAPLACIAN = [M + "regulariser = @regularisers.laplacian()", "regularisers.laplacian.weight = 100.0"]
 VARIANTS["gen16/bf16_laplacian"] = ("gin/set_hbae_shapes.gin", SCREEN + LAPLACIAN, 2700)
 VARIANTS["gen16/bf16_laplacian_seed1"] = ("gin/set_hbae_shapes.gin", SCREEN + LAPLACIAN + ["Trainer.seed = 1"], 2700)
