@@ -80,9 +80,9 @@ class LaplacianReconstruction(nn.Module):
     def forward(self, x: torch.Tensor, x_hat: torch.Tensor) -> torch.Tensor:
         side = 2 ** (self.levels - 1)
         if x.shape[-2] % side or x.shape[-1] % side:
-            raise ConfigError(f"regularisers.laplacian.levels = {self.levels} halves images {side} times "
-                              f"over, which {x.shape[-2]}×{x.shape[-1]} images cannot take: "
-                              f"use fewer levels or a size divisible by {side}.")
+            raise ConfigError(f"regularisers.laplacian.levels = {self.levels} halves images {self.levels - 1} "
+                              f"times, to 1/{side} of their size, which {x.shape[-2]}×{x.shape[-1]} images cannot "
+                              f"take: use fewer levels or a size divisible by {side}.")
         difference = x - x_hat  # the pyramid is linear: the pyramid of the difference is the difference of pyramids
         bands = []
         for _ in range(self.levels - 1):
