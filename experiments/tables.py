@@ -565,7 +565,7 @@ def sampling_diagnostics() -> str:
 #: order: the set models (the README job and its seeds 1 and 2; the recipe before bf16 and its seeds 1 and 2; the
 #: recipe before the views, its second seed, twice its steps, a generator twice as wide; R on within-set views at 1500
 #: and 3000 steps and with a critic twice as wide (two seeds); the Set-VAE),
-#: and the single-image models (the HBAE, in bf16 for 3000 steps (two seeds), its z' strength from 0, the WAE's plain
+#: and the single-image models (the HBAE and its seed 1, in bf16 for 3000 steps (two seeds), its z' strength from 0, the WAE's plain
 #: autoencoder, the VAE).
 CLASS_RUNS = {
     "sets": {"set_hbae": "Set-HBAE", "set_hbae_bf16_steps4500_seed1": "Set-HBAE, seed 1",
@@ -580,7 +580,7 @@ CLASS_RUNS = {
              "set_hbae_views_within_steps3000_dwide64": "Set-HBAE, R on within-set views, 3000 steps, critic width 64",
              "set_hbae_views_within_steps3000_dwide64_cgmm_seed1": "the same, seed 1",
              "set_vae": "Set-VAE"},
-    "images": {"hbae": "HBAE", "hbae_bf16_steps3000": "HBAE in bf16, 3000 steps",
+    "images": {"hbae": "HBAE", "hbae_seed1": "HBAE, seed 1", "hbae_bf16_steps3000": "HBAE in bf16, 3000 steps",
                "hbae_bf16_steps3000_seed1": "the same, seed 1", "hbae_strength0": "HBAE, z' strength from 0",
                "wae": "WAE (plain autoencoder)", "vae": "VAE"},
 }
