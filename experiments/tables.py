@@ -565,8 +565,8 @@ def sampling_diagnostics() -> str:
 #: order: the set models (the README job and its seeds 1 and 2; the recipe before bf16 and its seeds 1 and 2; the
 #: recipe before the views, its second seed, twice its steps, a generator twice as wide; R on within-set views at 1500
 #: and 3000 steps and with a critic twice as wide (two seeds); the Set-VAE),
-#: and the single-image models (the HBAE and its seed 1, in bf16 for 3000 steps (two seeds), its z' strength from 0, the WAE's plain
-#: autoencoder, the VAE).
+#: and the single-image models (the HBAE and its seed 1, in bf16 for 3000 steps (two seeds), its z' strength from 0,
+#: the WAE's plain autoencoder, the VAE).
 CLASS_RUNS = {
     "sets": {"set_hbae": "Set-HBAE", "set_hbae_bf16_steps4500_seed1": "Set-HBAE, seed 1",
              "set_hbae_bf16_steps4500_seed2": "Set-HBAE, seed 2",
