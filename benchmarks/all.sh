@@ -41,7 +41,7 @@ run compiled python compiled.py --recipe hbae_shapes.gin set_hbae_shapes.gin gan
 compile_switch=()
 [ "$device" = cuda ] && compile_switch=(--compile)  # on a CPU the compiled table covers it, at less compile time
 run switches python switches.py --recipe hbae_shapes.gin set_hbae_shapes.gin vae_shapes.gin gan_shapes.gin ${compile_switch[@]+"${compile_switch[@]}"}
-run utilisation python utilisation.py
+run utilisation python utilisation.py -b "Trainer.amp = None"  # the recipe trains in bf16: its float32 row
 run utilisation_bf16 python utilisation.py -b "Trainer.amp = 'bf16'"
 run data_pipeline python data_pipeline.py
 run memory python memory.py --steps 3

@@ -39,6 +39,17 @@ def batch_shape() -> tuple[int, int | None]:
     return batch_size, set_size
 
 
+def recipe_amp() -> str | None:
+    """The parsed recipe's Trainer.amp, or the Trainer's default where the recipe leaves it (None: float32)."""
+    from hbaezoo.signatures import parameters
+    from hbaezoo.training.trainer import Trainer
+
+    try:
+        return gin.query_parameter("Trainer.amp")
+    except ValueError:
+        return parameters(Trainer)["amp"]
+
+
 def first_batch(dataset, batch_size: int, set_size: int | None) -> dict[str, torch.Tensor]:
     """Step 0's batch of the recipe's batch plan."""
     from hbaezoo.data.batches import BatchPlan, batches

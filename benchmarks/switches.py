@@ -3,8 +3,8 @@
     python benchmarks/switches.py [--recipe hbae_shapes.gin ...] [--compile] [--out X.json --note ...]
 
 For each recipe, images/s of `Trainer.train_step` on the recipe's batch with:
-the defaults; `channels_last` toggled; bf16
-autocast; Adam with foreach and with fused kernels; with --compile, `Trainer.compile`
+the defaults; `channels_last` toggled; the precision toggled (bf16 autocast for a float32 recipe,
+float32 for a recipe that trains in bf16); Adam with foreach and with fused kernels; with --compile, `Trainer.compile`
 (torch.compile of every part; compile time excluded). On a GPU also
 `torch.backends.cudnn.benchmark`, `Trainer.tf32 = False` and, with --compile,
 `Trainer.compile = 'reduce-overhead'` (CUDA graphs). Pinned-memory loaders with workers only matter for
@@ -16,7 +16,8 @@ from __future__ import annotations
 import argparse
 
 import torch
-from common import alternate, batch_shape, build, clear_gin, machine, record_options, trainer_rate, write_record
+from common import (alternate, batch_shape, build, clear_gin, machine, recipe_amp, record_options, trainer_rate,
+                    write_record)
 
 from hbaezoo.signatures import parameters
 
@@ -40,7 +41,9 @@ def measure(recipe: str, seconds: float, rounds: int, with_compile: bool) -> dic
         "defaults": trainer_rate(model, dataset, seconds),
         f"channels_last={not default_layout}": trainer_rate(model, dataset, seconds,
                                                             channels_last=not default_layout),
-        "bf16 autocast": trainer_rate(model, dataset, seconds, amp="bf16"),
+        # The recipe's precision toggled, as the layout is: each recipe read against the other precision.
+        **({"float32": trainer_rate(model, dataset, seconds, amp=None)} if recipe_amp() else
+           {"bf16 autocast": trainer_rate(model, dataset, seconds, amp="bf16")}),
         "Adam foreach": trainer_rate(model, dataset, seconds, optimizer=adam(foreach=True)),
         "Adam fused": trainer_rate(model, dataset, seconds, optimizer=adam(fused=True)),
     }

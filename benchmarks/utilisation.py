@@ -1,6 +1,6 @@
 """Hardware utilisation: achieved FLOP/s of a training step ÷ the dense matmul peak of the step's device.
 
-    python benchmarks/utilisation.py [--recipe hbae_shapes.gin] [-b "Trainer.amp = 'bf16'"] [--out X.json --note ...]
+    python benchmarks/utilisation.py [--recipe hbae_shapes.gin] [-b "Trainer.amp = None"] [--out X.json --note ...]
 
 FLOPs of one step are counted with torch.utils.flop_counter. The peaks are measured in the
 same run, on the device the step ran on, with large matrix products in the dtypes that

@@ -24,6 +24,11 @@ generator drawing
   tempered_07, tempered_05  (models whose codes come from a fitted mixture, `priors.gmm`) codes drawn at
               temperature 0.7 or 0.5, each component's spread scaled by it (the truncation trick): do sets
               drawn nearer where the codes are densest agree more on their object, and what does it cost?
+  codes_sets1024, codes_sets1024_gmm20, codes_gmm5  (the same models) codes from a mixture fitted again
+              after training: on the codes of 1024 training sets (8192 images) where the trainer fits 256
+              (`Trainer.estimate_images = 2048`), with the recipe's 10 or with 20 components, or on the
+              trainer's sets with 5: is the ex-post density (10 full covariances of a 32-d code from 256
+              codes) what draws sets between the objects?
 
     python experiments/sampling_diagnostics.py runs/ablation/tables/set_hbae --out results/diagnostics/set_hbae.json
     python experiments/sampling_diagnostics.py RUN --modes sampled --metrics recon_agreement --out FILE
@@ -45,21 +50,25 @@ from pathlib import Path
 import torch
 from einops import rearrange, repeat
 
-from hbaezoo.models.base import as_set
+from hbaezoo.models.base import as_set, fit_finite
 from hbaezoo.registry import PRIORS
 
 REPO = Path(__file__).resolve().parents[1]
 #: The modes that draw codes from the run's fitted mixture at a temperature.
 TEMPERATURES = {"tempered_07": 0.7, "tempered_05": 0.5}
-MODES = ("sampled", "batch_bn", "noise_free", "own_views", "code_views", "nearest_views", "set_views", *TEMPERATURES)
+#: The modes that refit the code mixture after training: training images it reads, components (the recipe's if absent).
+REFITS = {"codes_sets1024": {"images": 8192}, "codes_sets1024_gmm20": {"images": 8192, "components": 20},
+          "codes_gmm5": {"components": 5}}
+MODES = ("sampled", "batch_bn", "noise_free", "own_views", "code_views", "nearest_views", "set_views", *TEMPERATURES,
+         *REFITS)
 #: The modes that draw each view given its code from another noise prior, fitted as the trainer fits the run's.
 VIEW_PRIORS = {"code_views": "conditional_gmm", "nearest_views": "nearest"}
 METRICS = "set_recon_agreement,recon_agreement"
 
 
-def training_batches(run):
+def training_batches(run, images: int | None = None):
     """The training batches [B, K, C, H, W] the run's trainer fits its estimates on (training.trainer's
-    `estimation_batches`, with the Trainer settings the run's config.gin binds)."""
+    `estimation_batches`, with the Trainer settings the run's config.gin binds), or as many more as `images` asks."""
     import inspect
 
     from hbaezoo.assembly import trainer_binding
@@ -68,7 +77,8 @@ def training_batches(run):
     defaults = inspect.signature(Trainer).parameters
     setting = {name: trainer_binding(name, defaults[name].default) for name in ("seed", "small_groups")}
     fitted_on = estimation_batches(run.dataset_factory(split="train"), set_size=run.data.get("set_size"),
-                                   images=trainer_binding("estimate_images", defaults["estimate_images"].default),
+                                   images=images or trainer_binding("estimate_images",
+                                                                    defaults["estimate_images"].default),
                                    **setting)
     for batch in fitted_on:
         yield {"x": batch["x"].to(run.model.device)}
@@ -143,6 +153,18 @@ def drawing(mode: str):
                                  f"{type(model.sampling_prior).__name__}, which has no temperature (priors.gmm has); "
                                  f"leave that mode out.")
             model.sampling_prior.temperature = TEMPERATURES[mode]
+        elif mode in REFITS:
+            old = model.sampling_prior
+            if not hasattr(old, "components"):
+                raise SystemExit(f"--modes {mode}: {model.display_name} draws its codes from {type(old).__name__}, "
+                                 f"not a fitted mixture (priors.gmm); leave that mode out.")
+            setting = REFITS[mode]
+            refit = PRIORS.get("gmm")(z_dim=model.z_dim, components=setting.get("components", old.components),
+                                      covariance=old.covariance, reg_covar=old.reg_covar, seed=old.seed)
+            with torch.no_grad():
+                codes = torch.cat([model.encode(batch["x"]).mean for batch in training_batches(run, setting.get("images"))])
+            fit_finite(refit, codes.float().cpu())
+            model.sampling_prior = refit.to(model.device)
         elif mode in (*VIEW_PRIORS, "set_views"):
             if getattr(model, "views", None) is None:
                 raise SystemExit(f"--modes {mode}: {model.display_name} infers no views (regulariser_views = 0); "

@@ -515,7 +515,8 @@ DIAGNOSED = {"set_hbae": "Set-HBAE, `gin/set_hbae_shapes.gin` as shipped",
              "set_hbae_match05": "Set-HBAE, the recipe before the views (`confirm/set_hbae_match05`)",
              "set_hbae_views_cgmm": ("Set-HBAE, the shipped recipe with its views drawn from a mixture given the code "
                                      "(`confirm/set_hbae_views_cgmm`, seed 0)"),
-             "hbae": "HBAE, `gin/hbae_shapes.gin` as shipped",
+             "hbae": "HBAE, `gin/hbae_shapes.gin` as shipped (bf16 autocast, 3000 steps)",
+             "hbae_seed0": "HBAE, the recipe before bf16 (float32, 2000 steps; `confirm/hbae_seed0`)",
              "set_vae": "Set-VAE, `gin/set_vae_shapes.gin` as shipped (the control)",
              "set_hbae_views_within": "Set-HBAE, R on within-set views (`confirm/set_hbae_views_within`, not adopted)",
              "set_hbae_views_within_steps3000": "Set-HBAE, R on within-set views, 3000 steps "
@@ -565,7 +566,8 @@ def sampling_diagnostics() -> str:
 #: order: the set models (the README job and its seeds 1 and 2; the recipe before bf16 and its seeds 1 and 2; the
 #: recipe before the views, its second seed, twice its steps, a generator twice as wide; R on within-set views at 1500
 #: and 3000 steps and with a critic twice as wide (two seeds); the Set-VAE),
-#: and the single-image models (the HBAE and its seed 1, in bf16 for 3000 steps (two seeds), its z' strength from 0,
+#: and the single-image models (the HBAE (bf16, 3000 steps) and its seed 1, the recipe before bf16 (float32, 2000 steps)
+#: and its seed 1, its z' strength from 0,
 #: the WAE's plain autoencoder, the VAE).
 CLASS_RUNS = {
     "sets": {"set_hbae": "Set-HBAE", "set_hbae_bf16_steps4500_seed1": "Set-HBAE, seed 1",
@@ -580,8 +582,9 @@ CLASS_RUNS = {
              "set_hbae_views_within_steps3000_dwide64": "Set-HBAE, R on within-set views, 3000 steps, critic width 64",
              "set_hbae_views_within_steps3000_dwide64_cgmm_seed1": "the same, seed 1",
              "set_vae": "Set-VAE"},
-    "images": {"hbae": "HBAE", "hbae_seed1": "HBAE, seed 1", "hbae_bf16_steps3000": "HBAE in bf16, 3000 steps",
-               "hbae_bf16_steps3000_seed1": "the same, seed 1", "hbae_strength0": "HBAE, z' strength from 0",
+    "images": {"hbae": "HBAE", "hbae_bf16_steps3000_seed1": "HBAE, seed 1",
+               "hbae_seed0": "HBAE before bf16 (float32, 2000 steps)", "hbae_seed1": "the same, seed 1",
+               "hbae_strength0": "HBAE, z' strength from 0",
                "wae": "WAE (plain autoencoder)", "vae": "VAE"},
 }
 
