@@ -16,8 +16,17 @@ from __future__ import annotations
 import argparse
 
 import torch
-from common import (alternate, batch_shape, build, clear_gin, machine, recipe_amp, record_options, trainer_rate,
-                    write_record)
+from common import (
+    alternate,
+    batch_shape,
+    build,
+    clear_gin,
+    machine,
+    recipe_amp,
+    record_options,
+    trainer_rate,
+    write_record,
+)
 
 from hbaezoo.signatures import parameters
 

@@ -29,6 +29,9 @@ generator drawing
               (`Trainer.estimate_images = 2048`), with the recipe's 10 or with 20 components, or on the
               trainer's sets with 5: is the ex-post density (10 full covariances of a 32-d code from 256
               codes) what draws sets between the objects?
+  estimates_8192  every prior the trainer fits (the codes' mixture and, with views, the views' prior) fitted
+              again on 8192 training images, as `Trainer.estimate_images = 8192` would have left the last
+              checkpoint (the estimates never feed training back).
 
     python experiments/sampling_diagnostics.py runs/ablation/tables/set_hbae --out results/diagnostics/set_hbae.json
     python experiments/sampling_diagnostics.py RUN --modes sampled --metrics recon_agreement --out FILE
@@ -60,7 +63,7 @@ TEMPERATURES = {"tempered_07": 0.7, "tempered_05": 0.5}
 REFITS = {"codes_sets1024": {"images": 8192}, "codes_sets1024_gmm20": {"images": 8192, "components": 20},
           "codes_gmm5": {"components": 5}}
 MODES = ("sampled", "batch_bn", "noise_free", "own_views", "code_views", "nearest_views", "set_views", *TEMPERATURES,
-         *REFITS)
+         *REFITS, "estimates_8192")
 #: The modes that draw each view given its code from another noise prior, fitted as the trainer fits the run's.
 VIEW_PRIORS = {"code_views": "conditional_gmm", "nearest_views": "nearest"}
 METRICS = "set_recon_agreement,recon_agreement"
@@ -153,6 +156,12 @@ def drawing(mode: str):
                                  f"{type(model.sampling_prior).__name__}, which has no temperature (priors.gmm has); "
                                  f"leave that mode out.")
             model.sampling_prior.temperature = TEMPERATURES[mode]
+        elif mode == "estimates_8192":
+            if not model.estimates:
+                raise SystemExit(f"--modes {mode}: {model.display_name} fits no prior after training; leave that "
+                                 f"mode out.")
+            with torch.no_grad():
+                model.estimate(training_batches(run, 8192))
         elif mode in REFITS:
             old = model.sampling_prior
             if not hasattr(old, "components"):

@@ -508,7 +508,13 @@ DRAWING = {"sampled": "as sampled (batch norm on its running statistics)",
                              "@priors.nearest`: a view of the training set whose code lies nearest, at random)"),
            "set_views": "the views of the training set whose code lies nearest, borrowed whole",
            "tempered_07": "codes from the fitted mixture at temperature 0.7 (`priors.gmm.temperature`)",
-           "tempered_05": "codes from the fitted mixture at temperature 0.5"}
+           "tempered_05": "codes from the fitted mixture at temperature 0.5",
+           "codes_sets1024": ("codes from the mixture (10 components) fitted again after training on 1024 training "
+                              "sets (8192 images), where the trainer fits it on 256"),
+           "codes_sets1024_gmm20": "codes from a mixture of 20 components fitted again on 1024 training sets",
+           "codes_gmm5": "codes from a mixture of 5 components fitted again on the trainer's 256 training sets",
+           "estimates_8192": ("every fitted prior (the codes' mixture, the views' nearest neighbours) fitted again on "
+                              "1024 training sets, as `Trainer.estimate_images = 8192` would leave it")}
 DIAGNOSED = {"set_hbae": "Set-HBAE, `gin/set_hbae_shapes.gin` as shipped",
              "set_hbae_seed0_nearest": ("Set-HBAE, the recipe before bf16 (float32, 3000 steps; "
                                         "`confirm/set_hbae_seed0_nearest`)"),
@@ -531,7 +537,10 @@ DIAGNOSED = {"set_hbae": "Set-HBAE, `gin/set_hbae_shapes.gin` as shipped",
              "set_hbae_views_within_steps3000_dwide64_cgmm_seed1_nearest": "the same run (seed 1)",
              "set_hbae_tempered": "Set-HBAE, the recipe before bf16 (seed 0), its codes at a temperature",
              "set_hbae_seed1_tempered": "the same recipe, seed 1 (`confirm/set_hbae_seed1_nearest`)",
-             "set_hbae_seed2_tempered": "the same recipe, seed 2 (`confirm/set_hbae_seed2_nearest`)"}
+             "set_hbae_seed2_tempered": "the same recipe, seed 2 (`confirm/set_hbae_seed2_nearest`)",
+             "set_hbae_code_refits": ("Set-HBAE, `gin/set_hbae_shapes.gin` as shipped, its code mixture fitted again "
+                                      "(62 generated sets, n = 500)"),
+             "set_hbae_code_refits_n2000": "the same run, read on 250 generated sets (n = 2000)"}
 
 
 def sampling_diagnostics() -> str:
