@@ -41,13 +41,11 @@ def batch_shape() -> tuple[int, int | None]:
 
 def recipe_amp() -> str | None:
     """The parsed recipe's Trainer.amp, or the Trainer's default where the recipe leaves it (None: float32)."""
+    from hbaezoo.assembly import trainer_binding
     from hbaezoo.signatures import parameters
     from hbaezoo.training.trainer import Trainer
 
-    try:
-        return gin.query_parameter("Trainer.amp")
-    except ValueError:
-        return parameters(Trainer)["amp"]
+    return trainer_binding("amp", parameters(Trainer)["amp"])
 
 
 def first_batch(dataset, batch_size: int, set_size: int | None) -> dict[str, torch.Tensor]:
