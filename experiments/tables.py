@@ -575,8 +575,8 @@ def sampling_diagnostics() -> str:
 #: order: the set models (the README job and its seeds 1 and 2; the recipe before bf16 and its seeds 1 and 2; the
 #: recipe before the views, its second seed, twice its steps, a generator twice as wide; R on within-set views at 1500
 #: and 3000 steps and with a critic twice as wide (two seeds); the Set-VAE),
-#: and the single-image models (the HBAE (bf16, 3000 steps) and its seed 1, the recipe before bf16 (float32, 2000 steps)
-#: and its seed 1, its z' strength from 0,
+#: and the single-image models (the HBAE (bf16, 3000 steps) and its seeds 1 and 2, the recipe before bf16 (float32,
+#: 2000 steps) and its seed 1, its z' strength from 0,
 #: the WAE's plain autoencoder, the VAE).
 CLASS_RUNS = {
     "sets": {"set_hbae": "Set-HBAE", "set_hbae_bf16_steps4500_seed1": "Set-HBAE, seed 1",
@@ -591,7 +591,7 @@ CLASS_RUNS = {
              "set_hbae_views_within_steps3000_dwide64": "Set-HBAE, R on within-set views, 3000 steps, critic width 64",
              "set_hbae_views_within_steps3000_dwide64_cgmm_seed1": "the same, seed 1",
              "set_vae": "Set-VAE"},
-    "images": {"hbae": "HBAE", "hbae_bf16_steps3000_seed1": "HBAE, seed 1",
+    "images": {"hbae": "HBAE", "hbae_bf16_steps3000_seed1": "HBAE, seed 1", "hbae_seed2": "HBAE, seed 2",
                "hbae_seed0": "HBAE before bf16 (float32, 2000 steps)", "hbae_seed1": "the same, seed 1",
                "hbae_strength0": "HBAE, z' strength from 0",
                "wae": "WAE (plain autoencoder)", "vae": "VAE"},
