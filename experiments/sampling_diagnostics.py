@@ -59,8 +59,10 @@ from hbaezoo.registry import PRIORS
 REPO = Path(__file__).resolve().parents[1]
 #: The modes that draw codes from the run's fitted mixture at a temperature.
 TEMPERATURES = {"tempered_07": 0.7, "tempered_05": 0.5}
+#: Training images the refitting modes read, four times the trainer's default `estimate_images`.
+MORE_IMAGES = 8192
 #: The modes that refit the code mixture after training: training images it reads, components (the recipe's if absent).
-REFITS = {"codes_sets1024": {"images": 8192}, "codes_sets1024_gmm20": {"images": 8192, "components": 20},
+REFITS = {"codes_sets1024": {"images": MORE_IMAGES}, "codes_sets1024_gmm20": {"images": MORE_IMAGES, "components": 20},
           "codes_gmm5": {"components": 5}}
 MODES = ("sampled", "batch_bn", "noise_free", "own_views", "code_views", "nearest_views", "set_views", *TEMPERATURES,
          *REFITS, "estimates_8192")
@@ -160,8 +162,7 @@ def drawing(mode: str):
             if not model.estimates:
                 raise SystemExit(f"--modes {mode}: {model.display_name} fits no prior after training; leave that "
                                  f"mode out.")
-            with torch.no_grad():
-                model.estimate(training_batches(run, 8192))
+            model.estimate(training_batches(run, MORE_IMAGES))
         elif mode in REFITS:
             old = model.sampling_prior
             if not hasattr(old, "components"):
@@ -172,7 +173,7 @@ def drawing(mode: str):
                                       covariance=old.covariance, reg_covar=old.reg_covar, seed=old.seed)
             with torch.no_grad():
                 codes = torch.cat([model.encode(batch["x"]).mean for batch in training_batches(run, setting.get("images"))])
-            fit_finite(refit, codes.float().cpu())
+            fit_finite(refit, codes)
             model.sampling_prior = refit.to(model.device)
         elif mode in (*VIEW_PRIORS, "set_views"):
             if getattr(model, "views", None) is None:
@@ -181,8 +182,7 @@ def drawing(mode: str):
             if mode in VIEW_PRIORS:  # the model as `noise_prior = @priors.<that prior>` makes it
                 model.views.noise_prior = PRIORS.get(VIEW_PRIORS[mode])(z_dim=model.noise_dim, given_dim=model.z_dim)
                 model.views.noise_prior.to(model.device)
-                with torch.no_grad():
-                    model.estimate(training_batches(run))
+                model.estimate(training_batches(run))  # estimate() runs without gradients
                 return
             nearest = nearest_set_sampler(*training_pairs(run))
 
