@@ -321,6 +321,11 @@ VARIANTS["gen16/bf16_laplacian_seed1"] = ("gin/set_hbae_shapes.gin", SCREEN + LA
 VARIANTS["gen16/bf16_laplacian_w50"] = ("gin/set_hbae_shapes.gin",
                                         SCREEN + [M + "regulariser = @regularisers.laplacian()",
                                                   "regularisers.laplacian.weight = 50.0"], 2700)
+# Fifteenth round: the encoder taught to read the critic's fakes, each alone, back to the codes that drew them
+# (`sleep`, the sleep phase of wake-sleep): a chain's step reads a drawn image, where R teaches the encoder on real
+# images only.
+VARIANTS.update({f"gen16/bf16_sleep{tag}": ("gin/set_hbae_shapes.gin", SCREEN + [M + f"sleep = {weight}"], 2700)
+                 for tag, weight in (("1", 1.0), ("01", 0.1), ("001", 0.01))})
 # The single-image HBAE recipe has not had the Set-HBAE's tenth round: bf16 autocast (1.52x the images/s of float32
 # for this recipe in `amp/hbae_shapes_bf16`) and the steps it buys, 3000 in about the time float32 trains 2000.
 # They ran on the recipe as shipped then (float32, 2000 steps), kept as it was when bf16 for 3000 steps replaced it

@@ -68,6 +68,10 @@ class ConditionalAdversarial(Model):
         """The critic phase's fakes G(z'|z), k per code [B * k, C, H, W]."""
         return self.generate(z, k)
 
+    def fake_terms(self, z: torch.Tensor, fakes: torch.Tensor, k: int) -> dict[str, torch.Tensor]:
+        """Extra critic-phase losses on the phase's own fakes [B * k, C, H, W] of codes z [B, Z]; none by default."""
+        return {}
+
     def generator_terms(self, batch: Batch, z: torch.Tensor) -> dict[str, torch.Tensor]:
         """Extra generator-phase losses given the (fixed) codes z [B, Z]; none by default."""
         return {}
@@ -143,7 +147,8 @@ class ConditionalAdversarial(Model):
         z, extra = self.condition(batch, terms=True)
         z_critic = repeat(self.critic_condition(batch, self.critic_code(z)), "b z -> (b k) z", k=k)
         real = self.score(x.flatten(0, 1), z_critic, k)
-        fake = self.score(self.fakes(z, k), z_critic, k)
+        fakes = self.fakes(z, k)
+        fake = self.score(fakes, z_critic, k)
         adv = self.adversarial.critic(real, fake)
         logs = {"adv": adv.detach(), "d_real": real.mean().detach(), "d_fake": fake.mean().detach(),
                 "margin": (real.mean() - fake.mean()).detach()}
@@ -153,7 +158,7 @@ class ConditionalAdversarial(Model):
             pen = self.penalty(lambda images: self.discriminator(images, z_flat), x.flatten(0, 1))
             loss = loss + pen
             logs["penalty"] = pen.detach()
-        for name, value in extra.items():
+        for name, value in {**extra, **self.fake_terms(z, fakes, k)}.items():
             loss = loss + value
             logs[name] = value.detach()
         return loss, logs

@@ -24,8 +24,12 @@ class GeneratorPhaseTerms:
         reads from an image, and leaves z' the rest: what keeps Markov chains on their category.
         A set's code pools its views, so a set's draws are encoded together, not one by one.
         """
-        draws = rearrange(self.generate(z, k), "(b k) c h w -> b k c h w", k=k)
-        return (self.encode(draws).mean - z).pow(2).sum(1).mean()
+        return self.code_gap(rearrange(self.generate(z, k), "(b k) c h w -> b k c h w", k=k), z)
+
+    def code_gap(self, sets: torch.Tensor, z: torch.Tensor) -> torch.Tensor:
+        """Mean ‖E(set) − z‖² over sets [B, K, C, H, W] and the codes z [B, Z] they should read back to."""
+        # In float32 whatever the autocast: summed in bf16, squares of order 1 keep two or three digits.
+        return (self.encode(sets).mean.float() - z.float()).pow(2).sum(1).mean()
 
     def feature_gap(self, x: torch.Tensor, z: torch.Tensor) -> torch.Tensor:
         """The squared gap between mean_k φ(xᵏ) and mean_k φ(G(z'ₖ|z)), averaged over features and sets: sets

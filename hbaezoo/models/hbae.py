@@ -25,6 +25,8 @@ the code prior is fitted to the codes: a density of all views (`priors.gmm`), on
 set's code drawn given the code (`priors.conditional_gmm`), or the views of the training sets whose codes
 lie nearest, resampled (`priors.nearest`). Sampling reads codes off one image or part of a set; training may
 too, in a share of its steps (`subset_codes`), or pull each element's code read alone to its set's (`view_codes`).
+With `sleep` the critic phase also teaches the encoder to read each of the critic's fakes, alone, back to the code it
+was drawn from (`sleep_error`: the sleep phase of wake-sleep): a Markov chain's step reads a drawn image.
 With a `classifier` (models/semi_supervised.py) it is the semi-supervised HBAE of §3: the
 critic phase adds γ·cross-entropy of the classifier on the codes of the examples that carry a label;
 with `critic_labels` the critic reads those labels beside z instead, as a cGAN's does.
@@ -89,6 +91,7 @@ class HBAE(ObservedLabels, Encodes, ConditionalAdversarial, GeneratorPhaseTerms)
         views_within_set: bool = False,
         subset_codes: float = 0.0,
         view_codes: float = 0.0,
+        sleep: float = 0.0,
         matching: str = "nearest",
         match_draws: int = 1,
         classifier=None,
@@ -133,7 +136,7 @@ class HBAE(ObservedLabels, Encodes, ConditionalAdversarial, GeneratorPhaseTerms)
                               f"say which draws R compares; set one of them (the others to 0).")
         self.adversarial_weight = adversarial_weight
         for name, value in (("code_consistency", code_consistency), ("mode_seeking", mode_seeking),
-                            ("view_codes", view_codes),
+                            ("view_codes", view_codes), ("sleep", sleep),
                             ("feature_matching", feature_matching), ("adversarial_weight", adversarial_weight)):
             if not value >= 0 or value == float("inf"):  # also refuses NaN
                 raise ConfigError(f"{type(self).__name__}.{name} is a weight and must be a finite number >= 0, "
@@ -149,6 +152,7 @@ class HBAE(ObservedLabels, Encodes, ConditionalAdversarial, GeneratorPhaseTerms)
                               f"from part of each set, in [0, 1], got {subset_codes!r}.")
         self.subset_codes = subset_codes
         self.view_codes = view_codes
+        self.sleep = sleep
         if views_within_set and not regulariser_views:
             raise ConfigError(f"{type(self).__name__}.views_within_set = True says how views are read, and this model "
                               f"reads none (regulariser_views = 0); set regulariser_views > 0 or leave it False.")
@@ -229,6 +233,7 @@ class HBAE(ObservedLabels, Encodes, ConditionalAdversarial, GeneratorPhaseTerms)
                             (+ w·mean_i ‖E(xⁱ) − E(x)‖² with `view_codes` w; z read off part of the set with
                             `subset_codes`)
                             (+ γ·cross-entropy of the classifier on the labelled codes, semi-supervised)
+                            (+ s·mean ‖E(G(z'|z)) − z‖², each fake read alone, with `sleep` s)
         generator_objective = a·generator loss of D(G(z'|z)|z) + s_G·R(x, z) + c·‖E({G(z'ₖ|z)}ₖ) − z‖² + w·sameness(z)
                               + f·feature_gap(x, z)   (a = adversarial_weight)
         (R as `reconstruction_penalty` reads it: G(0|z), noisy or matched draws)
@@ -237,10 +242,11 @@ class HBAE(ObservedLabels, Encodes, ConditionalAdversarial, GeneratorPhaseTerms)
         x = as_set(batch["x"])
         k = x.shape[1]
 
-        def scores(z: torch.Tensor, real: bool) -> tuple[torch.Tensor | None, torch.Tensor]:
+        def scores(z: torch.Tensor, real: bool) -> tuple[torch.Tensor | None, torch.Tensor, torch.Tensor]:
             codes = repeat(self.critic_condition(batch, z), "b z -> (b k) z", k=k)
             d_real = self.score(rearrange(x, "b k c h w -> (b k) c h w"), codes, k) if real else None
-            return d_real, self.score(self.generate(z, k), codes, k)
+            fakes = self.generate(z, k)
+            return d_real, self.score(fakes, codes, k), fakes
 
         def critic_objective() -> torch.Tensor:
             features, posterior, views = self.training_encoding(x)
@@ -254,7 +260,9 @@ class HBAE(ObservedLabels, Encodes, ConditionalAdversarial, GeneratorPhaseTerms)
                 terms = terms + self.regulariser_trains["encoder"] * self.reconstruction_penalty(x, z, views)
             if self.classifier is not None:
                 terms = terms + self.supervised_weight * cross_entropy_on_labelled(self.classifier(z), batch["y"])
-            d_real, d_fake = scores(z, real=True)
+            d_real, d_fake, fakes = scores(z, real=True)
+            if self.sleep:
+                terms = terms + self.sleep * self.sleep_error(z, fakes, k)
             return self.adversarial.critic(d_real, d_fake) + terms
 
         def generator_objective() -> torch.Tensor:
@@ -339,6 +347,20 @@ class HBAE(ObservedLabels, Encodes, ConditionalAdversarial, GeneratorPhaseTerms)
         if not self.subset_codes or k == 1 or float(torch.rand(())) >= self.subset_codes:
             return self.code(features)
         return self.code(features[:, torch.randperm(k)[:int(torch.randint(1, k, ()))]])
+
+    def fake_terms(self, z: torch.Tensor, fakes: torch.Tensor, k: int) -> dict[str, torch.Tensor]:
+        return {"sleep": self.sleep * self.sleep_error(z, fakes, k)} if self.sleep else {}
+
+    def sleep_error(self, z: torch.Tensor, fakes: torch.Tensor, k: int) -> torch.Tensor:
+        """Mean ‖E(G(z'|z)) − z‖² over draws fakes [B * k, C, H, W] of codes z [B, Z], each draw read alone (a set
+        of one), with draws and codes fixed: only the encoder learns from it.
+
+        The sleep phase of wake-sleep (Hinton et al., 1995): the recognition model learns on the generative model's
+        own dreams. A chain x → E(x) → G(z'|E(x)) → … stays on its object only where the encoder reads a drawn
+        image back to the code that drew it, and R teaches it to read real images only.
+        """
+        return self.code_gap(rearrange(fakes.detach(), "n c h w -> n 1 c h w"),
+                             repeat(z.detach(), "b z -> (b k) z", k=k))
 
     def view_divergence(self, views: torch.Tensor) -> torch.Tensor:
         """β·MMD² between the views [B, K, N] and N(0, I): where the draws' z' come from."""

@@ -60,6 +60,8 @@ def test_hbae_phases_with_the_shipped_recipes_switches_move_their_objectives():
 
 # Each term of the HBAE's phases made to lead in turn (weights far above the adversarial
 # term's), with the phase that carries it: a sign slip in that term must fail the check.
+# (`sleep` is not here: its target, the code, moves with the encoder it trains, so a step along its gradient need not
+# lower it once the code is read again; tests/models/test_hbae_switches.py checks its value, sign and steps.)
 LEADING_TERMS = {
     "divergence": ("critic", dict(beta=1e3)),
     "encoder R": ("critic", dict(regulariser_weight=1e3, regulariser_trains=("encoder",))),

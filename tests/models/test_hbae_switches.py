@@ -117,6 +117,54 @@ def test_code_consistency_encodes_a_sets_draws_as_one_set():
         assert float(model.code_error(z, 1)) > 1e-4
 
 
+def test_sleep_teaches_the_encoder_alone_to_read_each_draw_back_to_its_code():
+    """`sleep` s adds s·mean ‖E(G(z'|z)) − z‖² to the critic phase, each of the phase's fakes read as a set of one:
+    its gradient reaches the encoder and not the generator, and a few encoder steps on it bring drawn images' codes
+    back to the codes that drew them."""
+    torch.manual_seed(0)
+    model = tiny_model(MODELS.get("set_hbae"), Sizes(), head=HEADS.get("deterministic"), sleep=3.0)
+    x = {"x": torch.rand(2, 4, 3, 16, 16) * 2 - 1}
+    model.eval()  # spectral norm's power iteration would move the parts between the readings below
+    with torch.no_grad():
+        torch.manual_seed(5)
+        loss, logs = model.critic_loss(x)
+        model.sleep = 0.0
+        torch.manual_seed(5)
+        without, _ = model.critic_loss(x)
+        model.sleep = 3.0
+    assert float(logs["sleep"]) > 0
+    assert float(loss - without) == pytest.approx(float(logs["sleep"]), rel=1e-4)  # the phase adds it as logged
+    model.train()
+    loss, _ = model.critic_loss(x)
+    model.zero_grad()
+    loss.backward()
+    assert _grad_norm(model.encoder.parameters()) > 0
+    model.eval()
+    z = torch.randn(2, model.z_dim)
+    with torch.no_grad():
+        fakes = model.generate(z, 4)
+    model.zero_grad()
+    term = model.fake_terms(z, fakes, 4)["sleep"]
+    alone = torch.stack([model.encode(fakes[i:i + 1, None]).mean[0] for i in range(8)])
+    expected = 3.0 * (alone - z.repeat_interleave(4, 0)).pow(2).sum(1).mean()
+    assert float(term) == pytest.approx(float(expected), rel=1e-4)
+    with torch.autocast("cpu", dtype=torch.bfloat16):  # summed in float32 under autocast, as the divergences are
+        assert model.sleep_error(z, fakes, 4).dtype == torch.float32
+    term.backward()
+    assert _grad_norm(model.generator.parameters()) == 0 and _grad_norm(model.encoder.parameters()) > 0
+    optimizer = torch.optim.Adam(model.encoder_parameters(), lr=1e-3)
+    before = float(model.sleep_error(z, fakes, 4))
+    for _ in range(20):
+        optimizer.zero_grad()
+        model.sleep_error(z, fakes, 4).backward()
+        optimizer.step()
+    assert float(model.sleep_error(z, fakes, 4)) < 0.5 * before
+    model.sleep = 0.0
+    assert model.fake_terms(z, fakes, 4) == {}
+    with pytest.raises(ConfigError, match="sleep is a weight"):
+        tiny_model(MODELS.get("set_hbae"), Sizes(), sleep=-1.0)
+
+
 def test_unknown_regularised_part_is_a_clear_error():
     with pytest.raises(ConfigError, match="regulariser_trains"):
         tiny_model(MODELS.get("hbae"), Sizes(), regulariser_trains=("decoder",))
