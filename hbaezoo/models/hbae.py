@@ -45,12 +45,11 @@ from hbaezoo.errors import ConfigError
 from hbaezoo.models.adversarial import ConditionalAdversarial
 from hbaezoo.models.base import Batch, Encodes, as_set, build
 from hbaezoo.models.generator_terms import GeneratorPhaseTerms
-from hbaezoo.models.matching import MATCHINGS, matched_distance
+from hbaezoo.models.hbae_settings import check_settings, regularised_parts
+from hbaezoo.models.matching import matched_distance
 from hbaezoo.models.semi_supervised import ObservedLabels
 from hbaezoo.models.views import ElementViews
 from hbaezoo.registry import MODELS, PRIORS
-
-REGULARISED_PARTS = ("encoder", "generator")
 
 
 @MODELS.register("hbae")
@@ -110,52 +109,28 @@ class HBAE(ObservedLabels, Encodes, ConditionalAdversarial, GeneratorPhaseTerms)
         self.beta = beta
         self.encoder_through_generator = encoder_through_generator
         self.encoder_through_critic = encoder_through_critic
-        # A tuple of part names (each at the regulariser's own weight) or {part: scale of that weight}.
-        if isinstance(regulariser_trains, str):
-            regulariser_trains = (regulariser_trains,)
-        if not isinstance(regulariser_trains, dict):
-            regulariser_trains = {part: 1.0 for part in regulariser_trains}
-        self.regulariser_trains = {str(k): float(v) for k, v in regulariser_trains.items()}
+        self.regulariser_trains = regularised_parts(regulariser_trains)
+        check_settings(type(self).__name__, has_regulariser=regulariser is not None,
+                       regulariser_trains=self.regulariser_trains, regulariser_match=regulariser_match,
+                       regulariser_views=regulariser_views, regulariser_noise=regulariser_noise,
+                       subset_codes=subset_codes, views_within_set=views_within_set, matching=matching,
+                       match_draws=match_draws, code_consistency=code_consistency, mode_seeking=mode_seeking,
+                       view_codes=view_codes, sleep=sleep, feature_matching=feature_matching,
+                       adversarial_weight=adversarial_weight)
         self.code_consistency = code_consistency
         self.mode_seeking = mode_seeking
         self.feature_matching = feature_matching
         self.regulariser_noise = regulariser_noise
-        if not 0.0 <= regulariser_match <= 1.0:
-            raise ConfigError(f"{type(self).__name__}.regulariser_match must be in [0, 1] (the share of R on matched "
-                              f"draws), got {regulariser_match!r}.")
-        if not 0.0 <= regulariser_views <= 1.0 - regulariser_match:
-            raise ConfigError(f"{type(self).__name__}.regulariser_views must be in [0, 1 − regulariser_match] (the "
-                              f"share of R on reconstructions from inferred views; with regulariser_match = "
-                              f"{regulariser_match!r} at most {1.0 - regulariser_match!r}), got {regulariser_views!r}.")
-        if regulariser_views and (regulariser is None or not self.regulariser_trains.get("encoder")):
-            raise ConfigError(f"{type(self).__name__}.regulariser_views = {regulariser_views!r}: the views are read "
-                              f"by a head that only R trains, through the encoder; give the model a regulariser and "
-                              f"keep 'encoder' in regulariser_trains, or set regulariser_views = 0.")
-        if (regulariser_match or regulariser_views) and regulariser_noise:
-            raise ConfigError(f"{type(self).__name__}: regulariser_noise and regulariser_match / regulariser_views all "
-                              f"say which draws R compares; set one of them (the others to 0).")
         self.adversarial_weight = adversarial_weight
-        for name, value in (("code_consistency", code_consistency), ("mode_seeking", mode_seeking),
-                            ("view_codes", view_codes), ("sleep", sleep),
-                            ("feature_matching", feature_matching), ("adversarial_weight", adversarial_weight)):
-            if not value >= 0 or value == float("inf"):  # also refuses NaN
-                raise ConfigError(f"{type(self).__name__}.{name} is a weight and must be a finite number >= 0, "
-                                  f"got {value!r}.")
         if feature_matching and not callable(getattr(self.discriminator, "features", None)):
             raise ConfigError(f"{type(self).__name__}.feature_matching = {feature_matching!r} compares the critic's "
                               f"features φ(x), but {type(self.discriminator).__name__} has no `features(x)` method; "
                               f"use a discriminator that has one (discriminators.projection) or set it to 0.")
         self.regulariser_match = regulariser_match
         self.regulariser_views = regulariser_views
-        if not 0.0 <= subset_codes <= 1.0:
-            raise ConfigError(f"{type(self).__name__}.subset_codes is the share of training steps whose codes are read "
-                              f"from part of each set, in [0, 1], got {subset_codes!r}.")
         self.subset_codes = subset_codes
         self.view_codes = view_codes
         self.sleep = sleep
-        if views_within_set and not regulariser_views:
-            raise ConfigError(f"{type(self).__name__}.views_within_set = True says how views are read, and this model "
-                              f"reads none (regulariser_views = 0); set regulariser_views > 0 or leave it False.")
         noise_prior = noise_prior if noise_prior is not None else PRIORS.get("normal")
         # A conditional noise prior draws each view given its set's code.
         noise_prior = build(noise_prior, z_dim=noise_dim, **({"given_dim": z_dim} if conditional(noise_prior) else {}))
@@ -167,29 +142,13 @@ class HBAE(ObservedLabels, Encodes, ConditionalAdversarial, GeneratorPhaseTerms)
         self.views = ElementViews(feature_dim=self.encoder.feature_dim, noise_dim=noise_dim,
                                   within_set=views_within_set, noise_prior=noise_prior,
                                   owner=type(self).__name__) if regulariser_views else None
-        if matching not in MATCHINGS:
-            raise ConfigError(f"{type(self).__name__}.matching must be one of {MATCHINGS}, got {matching!r}.")
         self.matching = matching
-        if not (isinstance(match_draws, int) and not isinstance(match_draws, bool) and match_draws >= 1):
-            raise ConfigError(f"{type(self).__name__}.match_draws is how many draws per element the matched part of R "
-                              f"pairs a set with, a whole number >= 1, got {match_draws!r}.")
-        if (matching, match_draws) != ("nearest", 1) and not regulariser_match:
-            raise ConfigError(f"{type(self).__name__}: matching = {matching!r} and match_draws = {match_draws!r} only "
-                              f"act on the matched part of R, and regulariser_match is {regulariser_match!r}: give R a "
-                              f"share on matched draws (e.g. regulariser_match = 0.5) or leave them at matching = "
-                              f"'nearest', match_draws = 1.")
         self.match_draws = match_draws
         if adversarial_weight == 0 and not self.has_generator_terms:
             raise ConfigError(
                 f"{type(self).__name__}.adversarial_weight = 0 leaves the generator no loss at all (R does not train "
                 f"it: regulariser_trains = {tuple(self.regulariser_trains)}); add 'generator' to regulariser_trains "
                 f"or give the critic a weight > 0."
-            )
-        unknown = sorted(set(self.regulariser_trains) - set(REGULARISED_PARTS))
-        if unknown:
-            raise ConfigError(
-                f"{type(self).__name__}.regulariser_trains: {unknown} are not parts it can train; "
-                f"choose among {REGULARISED_PARTS}, e.g. `models.hbae.regulariser_trains = ('encoder', 'generator')`."
             )
 
     def estimated_priors(self):
