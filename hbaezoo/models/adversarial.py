@@ -103,7 +103,10 @@ class ConditionalAdversarial(Model):
             z, extra = self.condition(batch, terms=terms)
             z_per_element = repeat(self.critic_condition(batch, z), "b z -> (b k) z", k=x.shape[1])
             real = self.score(rearrange(x, "b k c h w -> (b k) c h w"), z_per_element, x.shape[1])
-            fake = self.score(self.generate(z, x.shape[1]), z_per_element, x.shape[1])
+            fakes = self.generate(z, x.shape[1])
+            fake = self.score(fakes, z_per_element, x.shape[1])
+            if terms:
+                extra = {**extra, **self.fake_terms(z, fakes, x.shape[1])}
             return real, fake, sum(extra.values(), torch.zeros(()))
 
         def critic_objective():

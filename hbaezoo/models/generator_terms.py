@@ -12,6 +12,8 @@ from __future__ import annotations
 import torch
 from einops import rearrange, reduce
 
+from hbaezoo.components.divergences import upcast
+
 
 class GeneratorPhaseTerms:
     """Mixed into a model that has `generate(z, k)`, `encode(sets)`, `generator(z, z')`, `noise_dim` and a
@@ -28,8 +30,9 @@ class GeneratorPhaseTerms:
 
     def code_gap(self, sets: torch.Tensor, z: torch.Tensor) -> torch.Tensor:
         """Mean ‖E(set) − z‖² over sets [B, K, C, H, W] and the codes z [B, Z] they should read back to."""
-        # In float32 whatever the autocast: summed in bf16, squares of order 1 keep two or three digits.
-        return (self.encode(sets).mean.float() - z.float()).pow(2).sum(1).mean()
+        # In float32 under autocast, as the divergences are: summed in bf16, squares of order 1 keep two or three digits.
+        codes, z = upcast(self.encode(sets).mean, z)
+        return (codes - z).pow(2).sum(1).mean()
 
     def feature_gap(self, x: torch.Tensor, z: torch.Tensor) -> torch.Tensor:
         """The squared gap between mean_k φ(xᵏ) and mean_k φ(G(z'ₖ|z)), averaged over features and sets: sets

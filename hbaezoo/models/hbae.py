@@ -183,7 +183,7 @@ class HBAE(ObservedLabels, Encodes, ConditionalAdversarial, GeneratorPhaseTerms)
 
     def measures(self, batch: Batch):
         """The phases' objectives written out term by term from the parts (Eq. 7/8 with this
-        model's switches), apart from condition() and generator_terms(), drawing noise in the
+        model's switches), apart from condition(), fake_terms() and generator_terms(), drawing noise in the
         phases' order: a sign or weight slip in one of those terms makes a phase step move its
         objective the wrong way wherever that term leads (see tests/components/test_losses.py).
 
@@ -192,7 +192,7 @@ class HBAE(ObservedLabels, Encodes, ConditionalAdversarial, GeneratorPhaseTerms)
                             (+ w·mean_i ‖E(xⁱ) − E(x)‖² with `view_codes` w; z read off part of the set with
                             `subset_codes`)
                             (+ γ·cross-entropy of the classifier on the labelled codes, semi-supervised)
-                            (+ s·mean ‖E(G(z'|z)) − z‖², each fake read alone, with `sleep` s)
+                            (+ w·mean ‖E(G(z'|z)) − z‖², each fake read alone, with `sleep` w: `fake_terms`)
         generator_objective = a·generator loss of D(G(z'|z)|z) + s_G·R(x, z) + c·‖E({G(z'ₖ|z)}ₖ) − z‖² + w·sameness(z)
                               + f·feature_gap(x, z)   (a = adversarial_weight)
         (R as `reconstruction_penalty` reads it: G(0|z), noisy or matched draws)
@@ -220,8 +220,7 @@ class HBAE(ObservedLabels, Encodes, ConditionalAdversarial, GeneratorPhaseTerms)
             if self.classifier is not None:
                 terms = terms + self.supervised_weight * cross_entropy_on_labelled(self.classifier(z), batch["y"])
             d_real, d_fake, fakes = scores(z, real=True)
-            if self.sleep:
-                terms = terms + self.sleep * self.sleep_error(z, fakes, k)
+            terms = terms + sum(self.fake_terms(z, fakes, k).values(), torch.zeros(()))
             return self.adversarial.critic(d_real, d_fake) + terms
 
         def generator_objective() -> torch.Tensor:
@@ -308,6 +307,7 @@ class HBAE(ObservedLabels, Encodes, ConditionalAdversarial, GeneratorPhaseTerms)
         return self.code(features[:, torch.randperm(k)[:int(torch.randint(1, k, ()))]])
 
     def fake_terms(self, z: torch.Tensor, fakes: torch.Tensor, k: int) -> dict[str, torch.Tensor]:
+        """The critic phase's terms on its own fakes [B * k, C, H, W] of codes z [B, Z]: `sleep`, where set."""
         return {"sleep": self.sleep * self.sleep_error(z, fakes, k)} if self.sleep else {}
 
     def sleep_error(self, z: torch.Tensor, fakes: torch.Tensor, k: int) -> torch.Tensor:

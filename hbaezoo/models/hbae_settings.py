@@ -1,5 +1,5 @@
-"""What the HBAE's switches (models/hbae.py) may be set to: each value that cannot work is refused, before any part
-is built, with an error naming the switch, what it got and what to set instead. The checks that need a built part (a
+"""What the HBAE's switches (models/hbae.py) may be set to: each value that cannot work is refused with an error naming
+the switch, what it got and what to set instead. These checks read the settings alone; those that need a built part (a
 critic with features, a noise prior that is fitted, a generator left with no loss) stay with the model."""
 
 from __future__ import annotations

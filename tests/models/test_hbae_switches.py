@@ -132,26 +132,34 @@ def test_sleep_teaches_the_encoder_alone_to_read_each_draw_back_to_its_code():
         torch.manual_seed(5)
         without, _ = model.critic_loss(x)
         model.sleep = 3.0
+        torch.manual_seed(5)
+        measured = model.measures(x)["critic_objective"]()
+        model.sleep = 0.0
+        torch.manual_seed(5)
+        measured_without = model.measures(x)["critic_objective"]()
+        model.sleep = 3.0
     assert float(logs["sleep"]) > 0
     assert float(loss - without) == pytest.approx(float(logs["sleep"]), rel=1e-4)  # the phase adds it as logged
+    assert float(measured - measured_without) == pytest.approx(float(logs["sleep"]), rel=1e-4)  # and so does its measure
     model.train()
     loss, _ = model.critic_loss(x)
     model.zero_grad()
     loss.backward()
     assert _grad_norm(model.encoder.parameters()) > 0
     model.eval()
-    z = torch.randn(2, model.z_dim)
-    with torch.no_grad():
-        fakes = model.generate(z, 4)
+    z = torch.randn(2, model.z_dim, requires_grad=True)
+    fakes = model.generate(z, 4)  # as in the critic phase, fakes and codes carry their graphs
     model.zero_grad()
     term = model.fake_terms(z, fakes, 4)["sleep"]
     alone = torch.stack([model.encode(fakes[i:i + 1, None]).mean[0] for i in range(8)])
     expected = 3.0 * (alone - z.repeat_interleave(4, 0)).pow(2).sum(1).mean()
-    assert float(term) == pytest.approx(float(expected), rel=1e-4)
+    assert float(term.detach()) == pytest.approx(float(expected.detach()), rel=1e-4)
     with torch.autocast("cpu", dtype=torch.bfloat16):  # summed in float32 under autocast, as the divergences are
         assert model.sleep_error(z, fakes, 4).dtype == torch.float32
     term.backward()
-    assert _grad_norm(model.generator.parameters()) == 0 and _grad_norm(model.encoder.parameters()) > 0
+    assert z.grad is None and all(p.grad is None for p in model.generator.parameters())
+    assert _grad_norm(model.encoder.parameters()) > 0
+    z, fakes = z.detach(), fakes.detach()
     optimizer = torch.optim.Adam(model.encoder_parameters(), lr=1e-3)
     before = float(model.sleep_error(z, fakes, 4))
     for _ in range(20):
