@@ -329,6 +329,9 @@ VARIANTS.update({f"gen16/bf16_sleep{tag}": ("gin/set_hbae_shapes.gin", SCREEN + 
 # At 0.01 the chains held their class longer at every step from the second on, beyond the baseline's two seeds; at 0.1
 # and 1 the codes collapsed. The README job with it, at full length:
 VARIANTS["confirm/set_hbae_sleep001"] = ("gin/set_hbae_shapes.gin", [M + "sleep = 0.01"], None)
+# ... and the single-image HBAE recipe with it, unscreened at 16 px (no baseline of the bf16 recipe there), read against
+# its three full-length seeds: its chains are its widest miss.
+VARIANTS["confirm/hbae_sleep001"] = ("gin/hbae_shapes.gin", ["models.hbae.sleep = 0.01"], None)
 # The single-image HBAE recipe has not had the Set-HBAE's tenth round: bf16 autocast (1.52x the images/s of float32
 # for this recipe in `amp/hbae_shapes_bf16`) and the steps it buys, 3000 in about the time float32 trains 2000.
 # They ran on the recipe as shipped then (float32, 2000 steps), kept as it was when bf16 for 3000 steps replaced it
@@ -519,6 +522,7 @@ TABLE_RUNS["confirm/hbae_bf16_steps3000_seed1"] = TABLE_RUNS["tables/hbae"]
 TABLE_RUNS["confirm/hbae_seed1"] = TABLE_RUNS["tables/hbae"]
 TABLE_RUNS["confirm/hbae_seed0"] = TABLE_RUNS["tables/hbae"]
 TABLE_RUNS["confirm/hbae_seed2"] = TABLE_RUNS["tables/hbae"]
+TABLE_RUNS["confirm/hbae_sleep001"] = TABLE_RUNS["tables/hbae"]
 TABLE_RUNS.update({name: (recipe, "probe,fid_gen,set_coherence", SEMI_EVAL) for name, (recipe, _) in SEMI.items()})
 # The head-or-critic screens skip FID gen (~2 min of Inception each on the shared CPU): the codes are their question,
 # and set_coherence still says what the labels do to generated sets.
